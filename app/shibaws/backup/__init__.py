@@ -1,0 +1,1 @@
+"""Back up local, NFS and SMB folders to S3."""
