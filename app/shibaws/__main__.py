@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ShibawsError as error:
         print(f"shibaws: error: {error}", file=sys.stderr)
         return error.exit_code
-    except Exception as error:  # noqa: BLE001 - last resort, so the user sees one line
+    except Exception as error:  # last resort, so the user sees one line
         logger.debug("unexpected failure", exc_info=True)
         print(
             f"shibaws: internal error: {type(error).__name__}: {error} "

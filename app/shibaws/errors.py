@@ -39,6 +39,10 @@ class StsRejected(ShibawsError):
     exit_code = ExitCode.STS_REJECTED
 
 
+class StsUnreachable(ShibawsError):
+    exit_code = ExitCode.STS_UNREACHABLE
+
+
 class FileWriteFailed(ShibawsError):
     exit_code = ExitCode.FILE_WRITE_FAILED
 

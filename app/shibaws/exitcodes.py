@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     BROWSER_FAILED = 10
     ASSERTION_INVALID = 11
     UNKNOWN_PAGE = 12
+    STS_UNREACHABLE = 13
     # The backup command uses 20 to 29.
     BACKUP_PARTIAL = 20
     BACKUP_NOTHING_DONE = 21

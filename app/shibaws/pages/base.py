@@ -1,0 +1,165 @@
+"""What page handlers share: a snapshot of the current page and the handler protocol.
+
+A snapshot is taken with one script call per poll, so recognising a page
+costs one round trip to the browser however many selectors are tried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
+
+# Text of the page body kept in a snapshot, for matching known messages.
+BODY_TEXT_LIMIT = 20_000
+
+_PROBE_SCRIPT = """
+const groups = arguments[0];
+function visible(element) {
+  const style = window.getComputedStyle(element);
+  if (style.visibility === "hidden" || style.display === "none") return false;
+  const box = element.getBoundingClientRect();
+  return box.width > 0 || box.height > 0 || element.type === "hidden";
+}
+function first(selectors) {
+  for (const selector of selectors) {
+    let elements = [];
+    try { elements = document.querySelectorAll(selector); } catch (error) { continue; }
+    for (const element of elements) {
+      if (visible(element)) return element;
+    }
+  }
+  return null;
+}
+const found = {};
+for (const [key, selectors] of Object.entries(groups)) {
+  const element = first(selectors);
+  if (element === null) continue;
+  const text = (element.innerText || element.value || "").trim().slice(0, 500);
+  found[key] = element.type === "password" ? "" : text;
+}
+const state = window.__shibaws || {acted: []};
+return {
+  url: document.location.href,
+  title: document.title,
+  readyState: document.readyState,
+  acted: state.acted,
+  found: found,
+  body: document.body ? document.body.innerText.slice(0, arguments[1]) : "",
+};
+"""
+
+_MARK_SCRIPT = """
+window.__shibaws = window.__shibaws || {acted: []};
+window.__shibaws.acted.push(arguments[0]);
+"""
+
+
+@dataclass(frozen=True)
+class PageSnapshot:
+    """The parts of the current page that handlers look at."""
+
+    url: str
+    title: str
+    ready_state: str
+    found: Mapping[str, str]  # selector key -> text of its first visible match
+    body_text: str = field(repr=False)
+    acted: frozenset[str]  # actions already taken on this very document
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without query and fragment, which may carry tokens."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+    def has(self, key: str) -> bool:
+        return key in self.found
+
+    def text_contains(self, needles: tuple[str, ...], text: str | None = None) -> str | None:
+        """Return the first of NEEDLES found in TEXT (default: the body), ignoring case."""
+        haystack = (self.body_text if text is None else text).lower()
+        return next((needle for needle in needles if needle.lower() in haystack), None)
+
+
+@dataclass
+class LoginContext:
+    """What handlers need to act for the user, and how they tell the user things."""
+
+    username: str
+    password: str = field(repr=False)
+    notify: Callable[[str], None]
+    trust_browser: bool = False
+    person_present: bool = False  # visible mode: a person may finish steps by hand
+    step: str = "start page"
+    notices: set[str] = field(default_factory=set)
+
+    def notify_once(self, message: str) -> None:
+        if message in self.notices:
+            return
+        self.notices.add(message)
+        self.notify(message)
+
+
+class PageHandler(Protocol):
+    """Recognises one kind of page and takes the next step on it."""
+
+    name: str
+
+    def selectors(self) -> dict[str, tuple[str, ...]]:
+        """Return the selector groups to probe, keyed by names unique to this handler."""
+        ...
+
+    def recognises(self, page: PageSnapshot) -> bool: ...
+
+    def act(self, driver: Any, page: PageSnapshot, context: LoginContext) -> None: ...
+
+
+def take_snapshot(driver: Any, groups: dict[str, tuple[str, ...]]) -> PageSnapshot | None:
+    """Probe the current page; return None while it cannot be read (mid-navigation)."""
+    from selenium.common.exceptions import WebDriverException
+
+    payload = {key: list(selectors) for key, selectors in groups.items()}
+    try:
+        data = driver.execute_script(_PROBE_SCRIPT, payload, BODY_TEXT_LIMIT)
+    except WebDriverException as error:
+        logger.debug("page not readable yet: %s", _first_line(error.msg))
+        return None
+    if not isinstance(data, dict):
+        return None
+    return PageSnapshot(
+        url=str(data.get("url", "")),
+        title=str(data.get("title", "")),
+        ready_state=str(data.get("readyState", "")),
+        found=dict(data.get("found") or {}),
+        body_text=str(data.get("body", "")),
+        acted=frozenset(data.get("acted") or ()),
+    )
+
+
+def mark_acted(driver: Any, action: str) -> None:
+    """Record on the current document that ACTION was taken, so it is not repeated."""
+    driver.execute_script(_MARK_SCRIPT, action)
+
+
+def click_first(driver: Any, selectors: tuple[str, ...]) -> bool:
+    """Click the first displayed element matching SELECTORS; return whether one was clicked."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+
+    for selector in selectors:
+        for element in driver.find_elements(By.CSS_SELECTOR, selector):
+            try:
+                if element.is_displayed():
+                    element.click()
+                    return True
+            except WebDriverException as error:
+                logger.debug("clicking %s failed: %s", selector, _first_line(error.msg))
+    return False
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().split("\n", 1)[0]
