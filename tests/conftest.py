@@ -10,6 +10,7 @@ import pytest
 
 pytest_plugins: list[str] = [
     # Each area adds its fixture module here.
+    "servers.samba_fixtures",
 ]
 
 

@@ -1,0 +1,353 @@
+"""Read an SMB share in user space with smbprotocol's ``smbclient``.
+
+No CIFS mount, so no root and no container privileges. Quirks handled here
+(smbprotocol 1.17):
+
+- ``open_file`` requests exclusive access by default, which blocks users and
+  fails on files that are open elsewhere, so files are opened with
+  ``share_access="rwd"``.
+- One connection waits for each read response before sending the next read
+  request, so throughput comes from reading many files at once, and a
+  connection shared by threads runs out of SMB credits ("Request requires 1
+  credits but only 0 credits are available"). So each thread that calls the
+  source gets its own connection and session. Windows servers cap one user
+  at about 20 sessions: keep the caller's thread count below that.
+- An expired session is not re-authenticated by the library, so an operation
+  that fails with an expired session or a closed connection reconnects and
+  runs once more.
+- Directory entries come back unsorted; ``walk`` sorts them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO, TypeVar, cast
+
+import smbclient
+from smbprotocol.exceptions import SMBConnectionClosed, SMBOSError, SMBResponseException
+
+from shibaws.backup.errors import SourceUnavailable
+from shibaws.backup.smburl import SmbLocation, parse_smb_url
+from shibaws.backup.source import SourceEntry, SourceProblem
+
+__all__ = ["SmbLocation", "SmbSource", "open_smb_source", "parse_smb_url"]
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 15
+# Directory nesting deeper than this is reported instead of walked: an S3 key
+# has at most 1024 bytes, so no real tree that can be stored is this deep.
+MAX_DEPTH = 512
+
+# [MS-ERREF] NTSTATUS values that mean "log on again".
+STATUS_NETWORK_SESSION_EXPIRED = 0xC000035C
+STATUS_USER_SESSION_DELETED = 0xC0000203
+STATUS_ACCESS_DENIED = 0xC0000022
+RECONNECT_STATUSES = {STATUS_NETWORK_SESSION_EXPIRED, STATUS_USER_SESSION_DELETED}
+
+# [MS-FSCC] 2.1.2.1 reparse tags for links. Other reparse points (for example
+# deduplicated or cloud files) are regular files and are read.
+IO_REPARSE_TAG_SYMLINK = 0xA000000C
+IO_REPARSE_TAG_MOUNT_POINT = 0xA0000003
+FILE_ATTRIBUTE_DIRECTORY = 0x10
+FILE_ATTRIBUTE_REPARSE_POINT = 0x400
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+T = TypeVar("T")
+
+
+def open_smb_source(url: str, password: str) -> SmbSource:
+    """Return a ``Source`` for the folder that the ``smb://`` URL names.
+
+    Nothing is contacted yet: call ``check()`` to prove the share is there.
+    """
+    return SmbSource(parse_smb_url(url), password)
+
+
+@dataclass
+class _ConnectionSlot:
+    """One thread's smbclient connection cache (one TCP connection and session)."""
+
+    cache: dict[str, Any]
+    lock: threading.Lock
+
+
+class SmbSource:
+    """A folder in an SMB share, read with one SMB session per calling thread.
+
+    Safe to use from many threads. A file object returned by ``open`` uses
+    the connection of the thread that opened it, so read it from that
+    thread only.
+    """
+
+    def __init__(self, location: SmbLocation, password: str) -> None:
+        self.location = location
+        self.description = location.describe()
+        self._password = password
+        self._slots: list[_ConnectionSlot] = []
+        self._slots_lock = threading.Lock()
+        self._local = threading.local()
+
+    # -- Source protocol -------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise ``SourceUnavailable`` unless the server, share and folder can be listed."""
+        self._check_session()
+        self._check_share()
+        self._check_folder()
+
+    def walk(self) -> Iterator[SourceEntry | SourceProblem]:
+        """Yield every regular file under the folder in code point order of path.
+
+        Sorting each folder by name, with "/" appended to folder names,
+        makes the whole walk sorted by full path. Links are not followed.
+        A folder already visited (same SMB file id) is reported and not
+        walked again, so link loops that the server follows never hang.
+        """
+        visited: set[int] = set()
+        try:
+            root_unc = self.location.unc()
+            visited.add(int(self._call(lambda kwargs: smbclient.stat(root_unc, **kwargs)).st_ino))
+        except (OSError, SMBResponseException) as error:
+            yield SourceProblem(".", f"cannot read the folder's file id: {error}")
+            return
+        yield from self._walk_folder("", 0, visited)
+
+    def open(self, path: str) -> BinaryIO:
+        """Open PATH for reading while letting others read, write and delete it."""
+        unc = self.location.unc(path)
+        try:
+            reader = self._call(
+                lambda kwargs: smbclient.open_file(unc, mode="rb", share_access="rwd", **kwargs)
+            )
+        except SMBOSError as error:
+            raise _as_os_error(error, path) from error
+        return cast(BinaryIO, reader)
+
+    def stat(self, path: str) -> SourceEntry:
+        """Return size and mtime of PATH now, with the same precision that ``walk`` gives."""
+        unc = self.location.unc(path)
+        try:
+            result = self._call(lambda kwargs: smbclient.stat(unc, **kwargs))
+        except SMBOSError as error:
+            raise _as_os_error(error, path) from error
+        # scandir gives whole microseconds, stat 100 ns units: compare like with like.
+        mtime_ns = int(result.st_mtime_ns) // 1000 * 1000
+        return SourceEntry(path=path, size=int(result.st_size), mtime_ns=mtime_ns)
+
+    def close(self) -> None:
+        """Log off and close every connection of the pool."""
+        with self._slots_lock:
+            slots = list(self._slots)
+        for slot in slots:
+            with slot.lock:
+                _delete_session(self.location, slot.cache)
+
+    # -- sessions --------------------------------------------------------------
+
+    def _slot(self) -> _ConnectionSlot:
+        slot = getattr(self._local, "slot", None)
+        if slot is None:
+            slot = _ConnectionSlot(cache={}, lock=threading.Lock())
+            with self._slots_lock:
+                self._slots.append(slot)
+            self._local.slot = slot
+        return cast(_ConnectionSlot, slot)
+
+    def _session_kwargs(self, slot: _ConnectionSlot) -> dict[str, Any]:
+        return {
+            "username": self.location.login_name,
+            "password": self._password,
+            "port": self.location.port,
+            "connection_cache": slot.cache,
+            "connection_timeout": CONNECT_TIMEOUT_S,
+        }
+
+    def _call(self, operation: Callable[[dict[str, Any]], T]) -> T:
+        """Run OPERATION with this thread's session, reconnecting once if the session is gone."""
+        slot = self._slot()
+        try:
+            return operation(self._session_kwargs(slot))
+        except (SMBConnectionClosed, SMBResponseException, SMBOSError) as error:
+            if not _needs_reconnect(error):
+                raise
+            logger.info("SMB session to %s ended (%s); reconnecting", self.description, error)
+
+        with slot.lock:
+            _delete_session(self.location, slot.cache)
+        return operation(self._session_kwargs(slot))
+
+    def _check_session(self) -> None:
+        location = self.location
+        where = f"{location.server}:{location.port}"
+        try:
+            smbclient.register_session(
+                location.server,
+                username=location.login_name,
+                password=self._password,
+                port=location.port,
+                connection_cache=self._slot().cache,
+                connection_timeout=CONNECT_TIMEOUT_S,
+            )
+        except (ValueError, OSError) as error:
+            raise SourceUnavailable(
+                f"cannot reach SMB server {where}: {error}; check the server name and port "
+                "in the smb:// URL and that this host may connect to it"
+            ) from error
+        except SMBResponseException as error:
+            raise SourceUnavailable(
+                f"SMB server {where} rejected the logon of {location.login_name!r} "
+                f"({_status_text(error)}); check the user name, the domain and the password file"
+            ) from error
+        except Exception as error:  # spnego and smbprotocol raise their own types
+            raise SourceUnavailable(
+                f"SMB logon to {where} as {location.login_name!r} failed: {error}; "
+                "check the user name, the domain and the password file"
+            ) from error
+
+    def _check_share(self) -> None:
+        location = self.location
+        share_unc = rf"\\{location.server}\{location.share}"
+        try:
+            self._call(lambda kwargs: _list_one(share_unc, kwargs))
+        except (SMBOSError, SMBResponseException) as error:
+            raise SourceUnavailable(
+                f"share {location.share!r} on {location.server} cannot be opened by "
+                f"{location.login_name!r} ({_status_text(error)}); check the share name "
+                f"(smbclient -L //{location.server} -U {location.username} lists shares) "
+                "and that the user may read it"
+            ) from error
+
+    def _check_folder(self) -> None:
+        location = self.location
+        if not location.path:
+            return
+        try:
+            self._call(lambda kwargs: _list_one(location.unc(), kwargs))
+        except (SMBOSError, SMBResponseException) as error:
+            raise SourceUnavailable(
+                f"folder {location.path!r} in share {location.share!r} cannot be listed "
+                f"({_status_text(error)}); check the path in the smb:// URL"
+            ) from error
+
+    # -- walk ------------------------------------------------------------------
+
+    def _walk_folder(
+        self, relative: str, depth: int, visited: set[int]
+    ) -> Iterator[SourceEntry | SourceProblem]:
+        if depth > MAX_DEPTH:
+            yield SourceProblem(relative, f"more than {MAX_DEPTH} folders deep; not walked")
+            return
+
+        try:
+            entries = self._list_folder(relative)
+        except (OSError, SMBResponseException, UnicodeDecodeError) as error:
+            yield SourceProblem(relative or ".", f"cannot list folder: {error}")
+            return
+
+        for sort_key, entry in entries:
+            info = entry.smb_info
+            path = f"{relative}/{entry.name}" if relative else entry.name
+            if _is_link(info.file_attributes, info.ea_size):
+                logger.debug("skip %s: a link, and links are not followed", path)
+                continue
+
+            if not sort_key.endswith("/"):
+                yield _file_entry(path, info.end_of_file, info.last_write_time)
+                continue
+
+            # Samba shows a symlink to a folder as the folder itself; the file
+            # id (the inode on Samba) exposes the loop. 0 means "no id".
+            if info.file_id and info.file_id in visited:
+                yield SourceProblem(path, "folder already walked through another path (a loop?)")
+                continue
+            if info.file_id:
+                visited.add(info.file_id)
+            yield from self._walk_folder(path, depth + 1, visited)
+
+    def _list_folder(self, relative: str) -> list[tuple[str, Any]]:
+        """Return the entries of a folder as (sort key, entry), sorted."""
+        unc = self.location.unc(relative)
+
+        def scan(kwargs: dict[str, Any]) -> list[Any]:
+            with smbclient.scandir(unc, **kwargs) as iterator:
+                return list(iterator)
+
+        keyed = []
+        for entry in self._call(scan):
+            is_folder = entry.smb_info.file_attributes & FILE_ATTRIBUTE_DIRECTORY
+            keyed.append((entry.name + "/" if is_folder else entry.name, entry))
+        keyed.sort(key=lambda pair: pair[0])
+        return keyed
+
+
+def _file_entry(path: str, size: int, last_write_time: datetime.datetime) -> SourceEntry:
+    name_error = None
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        name_error = "name is not valid Unicode and cannot become an S3 key"
+    return SourceEntry(
+        path=path, size=size, mtime_ns=_datetime_ns(last_write_time), name_error=name_error
+    )
+
+
+def _datetime_ns(value: datetime.datetime) -> int:
+    """Convert smbprotocol's UTC datetime (whole microseconds) to nanoseconds since 1970."""
+    if value.tzinfo is None:  # smbprotocol's overflow fallback, datetime.max
+        value = value.replace(tzinfo=datetime.UTC)
+    delta = value - EPOCH
+    microseconds = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return microseconds * 1000
+
+
+def _is_link(attributes: int, reparse_tag: int) -> bool:
+    # FileIdFullDirectoryInformation carries the reparse tag in the EaSize field.
+    if not attributes & FILE_ATTRIBUTE_REPARSE_POINT:
+        return False
+    return reparse_tag in (IO_REPARSE_TAG_SYMLINK, IO_REPARSE_TAG_MOUNT_POINT)
+
+
+def _list_one(unc: str, kwargs: dict[str, Any]) -> None:
+    with smbclient.scandir(unc, **kwargs) as iterator:
+        next(iter(iterator), None)
+
+
+def _as_os_error(error: SMBOSError, path: str) -> OSError:
+    """Return ERROR as a plain ``OSError`` with an errno, named after the relative PATH.
+
+    smbprotocol leaves errno 0 for statuses it does not map, access denied
+    among them, so callers could not tell an unreadable file from others.
+    """
+    if error.ntstatus == STATUS_ACCESS_DENIED:
+        return PermissionError(errno.EACCES, "access denied by the SMB server", path)
+    return OSError(error.errno or errno.EIO, _status_text(error), path)
+
+
+def _needs_reconnect(error: Exception) -> bool:
+    if isinstance(error, SMBConnectionClosed):
+        return True
+    status = getattr(error, "ntstatus", None) or getattr(error, "status", None)
+    return status in RECONNECT_STATUSES
+
+
+def _status_text(error: Exception) -> str:
+    if isinstance(error, SMBOSError):
+        return str(error.strerror)
+    status = getattr(error, "status", None)
+    if isinstance(status, int):
+        return f"NTSTATUS 0x{status:08X}: {getattr(error, 'message', error)}"
+    return str(error)
+
+
+def _delete_session(location: SmbLocation, cache: dict[str, Any]) -> None:
+    try:
+        smbclient.delete_session(location.server, port=location.port, connection_cache=cache)
+    except Exception as error:  # a dead connection cannot log off cleanly
+        logger.debug("closing SMB connection to %s failed: %s", location.server, error)
