@@ -11,6 +11,7 @@ import pytest
 pytest_plugins: list[str] = [
     # Each area adds its fixture module here.
     "servers.samba_fixtures",
+    "servers.login_fixtures",
 ]
 
 
