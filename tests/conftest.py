@@ -12,6 +12,7 @@ pytest_plugins: list[str] = [
     # Each area adds its fixture module here.
     "servers.samba_fixtures",
     "servers.login_fixtures",
+    "servers.shib_fixtures",
 ]
 
 
