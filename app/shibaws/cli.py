@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from shibaws import __version__
-from shibaws.commands import login
+from shibaws.commands import backup, login
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,4 +28,5 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     login.add_parser(subparsers, common)
+    backup.add_parser(subparsers, common)
     return parser
