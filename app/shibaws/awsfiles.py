@@ -19,6 +19,7 @@ import stat
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from configupdater import ConfigUpdater
 from configupdater.parser import ParsingError
@@ -170,9 +171,20 @@ def _edit(text: str, section: str, values: Mapping[str, str | None], path: Path)
         if value is None:
             if key in block:
                 del block[key]
-        else:
+        elif key in block:
             block[key] = value
+        else:
+            _add_option(block, key, value)
     return str(updater)
+
+
+def _add_option(block: Any, key: str, value: str) -> None:
+    """Add KEY after the section's last option, so it stays above any trailing blank line."""
+    options = list(block.iter_options())
+    if options:
+        options[-1].add_after.option(key, value)
+    else:
+        block[key] = value
 
 
 def _append_section(updater: ConfigUpdater, section: str) -> None:

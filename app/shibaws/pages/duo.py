@@ -27,6 +27,7 @@ class DuoUniversalPrompt:
         return {
             "duo.marker": self._selectors.markers,
             "duo.header": self._selectors.header,
+            "duo.error_header": self._selectors.error_header,
             "duo.code": self._selectors.verification_code,
             "duo.trust": self._selectors.trust_browser,
             "duo.dont_trust": self._selectors.dont_trust_browser,
@@ -58,7 +59,9 @@ class DuoUniversalPrompt:
 
     def _raise_on_failure(self, page: PageSnapshot) -> None:
         texts = " | ".join(
-            page.found[key] for key in ("duo.error", "duo.header") if page.found.get(key)
+            page.found[key]
+            for key in ("duo.error_header", "duo.error", "duo.header")
+            if page.found.get(key)
         )
         if not texts:
             return

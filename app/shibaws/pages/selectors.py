@@ -21,6 +21,7 @@ class PasswordPageSelectors:
 class DuoSelectors:
     markers: tuple[str, ...]
     header: tuple[str, ...]
+    error_header: tuple[str, ...]
     verification_code: tuple[str, ...]
     trust_browser: tuple[str, ...]
     dont_trust_browser: tuple[str, ...]
