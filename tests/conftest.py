@@ -13,6 +13,8 @@ pytest_plugins: list[str] = [
     "servers.samba_fixtures",
     "servers.login_fixtures",
     "servers.shib_fixtures",
+    "servers.s3_fixtures",
+    "servers.docker_fixtures",
 ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 import logging
 import shutil
@@ -60,19 +61,24 @@ def read_manifest(stream: BinaryIO) -> tuple[ManifestHeader, Iterator[Record]]:
 
 
 def _records(text: IO[str]) -> Iterator[Record]:
-    for number, line in enumerate(text, start=2):
+    for number in itertools.count(start=2):
         try:
-            key, size, etag, mtime_ns = json.loads(line)
-            yield Record(str(key), int(size), str(etag), int(mtime_ns))
-        except (ValueError, TypeError) as error:
-            # A damaged manifest must not stop the backup: stop trusting it instead.
-            logger.warning("manifest line %d is invalid (%s); ignoring the rest", number, error)
-            return
+            line = text.readline()
         except (OSError, EOFError) as error:
+            # A damaged manifest must not stop the backup: stop trusting it instead.
             logger.warning(
                 "manifest is truncated at line %d (%s); ignoring the rest", number, error
             )
             return
+        if not line:
+            return
+        try:
+            key, size, etag, mtime_ns = json.loads(line)
+            record = Record(str(key), int(size), str(etag), int(mtime_ns))
+        except (ValueError, TypeError) as error:
+            logger.warning("manifest line %d is invalid (%s); ignoring the rest", number, error)
+            return
+        yield record
 
 
 class ManifestWriter:
