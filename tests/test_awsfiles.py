@@ -52,7 +52,7 @@ def test_other_profiles_and_comments_kept(aws_home: Path) -> None:
     path.write_text(original)
     awsfiles.update_section(path, "saml", KEYS)
     text = path.read_text()
-    assert text.startswith(original.rstrip(";; last comment, no newline at end"))
+    assert text.startswith(original.removesuffix(";; last comment, no newline at end"))
     assert ";; last comment, no newline at end\n" in text
     assert text.endswith("[saml]\naws_access_key_id = ASIANEW\naws_secret_access_key = secret\n")
 

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+
 from login_helpers import RunningLogin, login_env, run_shibaws
 from servers.shib_fixtures import ShibDuo
 from servers.strict_sts import StrictSts, StsCall
-
 from shibaws.exitcodes import ExitCode
 
 pytestmark = pytest.mark.browser

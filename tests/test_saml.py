@@ -7,8 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from servers.saml_builder import SigningKey, build_response, encode_response
 
+from servers.saml_builder import SigningKey, build_response, encode_response
 from shibaws.errors import AssertionInvalid, AuthenticationFailed
 from shibaws.saml import Role, parse_role_value, parse_saml_response
 
