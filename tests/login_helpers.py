@@ -39,6 +39,8 @@ def run_shibaws(
         text=True,
         env=env,
         timeout=LOGIN_TEST_TIMEOUT,
+        # A new session has no controlling terminal, as under CI, so no prompt can hang.
+        start_new_session=True,
     )
 
 
@@ -53,6 +55,7 @@ class RunningLogin:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            start_new_session=True,
         )
         assert self.process.stdin is not None
         self.process.stdin.write(stdin)
