@@ -7,7 +7,7 @@ import logging
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -64,8 +64,8 @@ class JobStats:
         return ExitCode.BACKUP_PARTIAL
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("lock")
+        data = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "lock"}
+        data["failures"] = [dict(failure) for failure in self.failures]
         data["exit_code"] = int(self.exit_code())
         return data
 
