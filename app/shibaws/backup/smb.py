@@ -32,6 +32,7 @@ import smbclient
 from smbprotocol.exceptions import SMBConnectionClosed, SMBOSError, SMBResponseException
 
 from shibaws.backup.errors import SourceUnavailable
+from shibaws.backup.plan import key_order_name
 from shibaws.backup.smburl import SmbLocation, parse_smb_url
 from shibaws.backup.source import SourceEntry, SourceProblem
 
@@ -86,6 +87,8 @@ class SmbSource:
     thread only.
     """
 
+    sorted_walk = True  # walk() yields paths in S3 key order
+
     def __init__(self, location: SmbLocation, password: str) -> None:
         self.location = location
         self.description = location.describe()
@@ -103,10 +106,10 @@ class SmbSource:
         self._check_folder()
 
     def walk(self) -> Iterator[SourceEntry | SourceProblem]:
-        """Yield every regular file under the folder in code point order of path.
+        """Yield every regular file under the folder, in S3 key order.
 
-        Sorting each folder by name, with "/" appended to folder names,
-        makes the whole walk sorted by full path. Links are not followed.
+        Each folder is sorted with ``key_order_name``, so the depth-first
+        walk is sorted by full path. Links are not followed.
         A folder already visited (same SMB file id) is reported and not
         walked again, so link loops that the server follows never hang.
         """
@@ -281,8 +284,8 @@ class SmbSource:
 
         keyed = []
         for entry in self._call(scan):
-            is_folder = entry.smb_info.file_attributes & FILE_ATTRIBUTE_DIRECTORY
-            keyed.append((entry.name + "/" if is_folder else entry.name, entry))
+            is_folder = bool(entry.smb_info.file_attributes & FILE_ATTRIBUTE_DIRECTORY)
+            keyed.append((key_order_name(entry.name, is_folder), entry))
         keyed.sort(key=lambda pair: pair[0])
         return keyed
 
