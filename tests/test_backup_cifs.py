@@ -27,6 +27,7 @@ from shibaws.backup.cifs import (
     credentials_text,
     is_mount_point,
     mount_argv,
+    mount_cifs,
     open_cifs_source,
 )
 from shibaws.backup.errors import BackupConfigInvalid, SourceUnavailable
@@ -272,6 +273,25 @@ def test_cifs_source_unmounts_on_sigterm(fake_share: Path, tmp_path: Path) -> No
     assert "Cancelled" in stderr
     assert not is_mount_point(mount_point)
     assert not mount_point.exists()
+    assert cifs_mounts() == []
+
+
+def test_mount_cifs_yields_folder_and_unmounts(fake_share: Path) -> None:
+    with mount_cifs("smb://svc@files/Backups/SQL", PASSWORD) as folder:
+        names = sorted(path.name for path in folder.iterdir())
+        mounted = is_mount_point(folder.parent)
+
+    assert names == ["caf\u00e9.log", "db one.bak"]
+    assert mounted
+    assert not folder.parent.exists()
+    assert cifs_mounts() == []
+
+
+def test_mount_cifs_unmounts_after_error(fake_share: Path) -> None:
+    with pytest.raises(RuntimeError), mount_cifs("smb://svc@files/Backups", PASSWORD) as folder:
+        raise RuntimeError("job failed")
+
+    assert not folder.exists()
     assert cifs_mounts() == []
 
 

@@ -29,6 +29,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
@@ -65,6 +66,32 @@ def open_cifs_source(
         mount_command=mount_command,
         umount_command=umount_command,
     )
+
+
+@contextmanager
+def mount_cifs(
+    url: str,
+    password: str,
+    *,
+    mount_options: Sequence[str] = (),
+    mount_command: str = "mount.cifs",
+    umount_command: str = "umount",
+) -> Iterator[Path]:
+    """Mount the share of the ``smb://`` URL read-only and yield the URL's folder in it.
+
+    The share is unmounted when the block ends, also after an exception.
+    """
+    source = open_cifs_source(
+        url,
+        password,
+        mount_options=mount_options,
+        mount_command=mount_command,
+        umount_command=umount_command,
+    )
+    try:
+        yield source.mount()
+    finally:
+        source.close()
 
 
 def credentials_text(location: SmbLocation, password: str) -> str:
@@ -160,7 +187,7 @@ class CifsSource:
     def check(self) -> None:
         """Mount the share, prove the mount and the folder exist, then list the folder."""
         if self._local is None:
-            self._mount()
+            self.mount()
         try:
             self._mounted().check()
         except BaseException:
@@ -193,7 +220,8 @@ class CifsSource:
             raise SourceUnavailable(f"{self.description} is not mounted; call check() first")
         return self._local
 
-    def _mount(self) -> None:
+    def mount(self) -> Path:
+        """Mount the share and return the folder the URL names inside the mount point."""
         self._catch_sigterm()
         work_dir = Path(tempfile.mkdtemp(prefix="shibaws-cifs-"))  # mode 0700
         self._work_dir = work_dir
@@ -222,6 +250,7 @@ class CifsSource:
         folder = mount_point / self.location.path if self.location.path else mount_point
         self._local = LocalSource(folder)
         logger.info("mounted %s on %s", self.location.describe(), mount_point)
+        return folder
 
     def _run_mount(self, argv: list[str]) -> None:
         if shutil.which(argv[0]) is None:
