@@ -119,8 +119,10 @@ def test_merge_by_key_aligns_three_streams() -> None:
     merged = list(merge_by_key(files, listed, records))
     assert [item.key for item in merged] == ["a", "b", "c", "d"]
     assert merged[0].file is not None and merged[0].listed is not None
-    assert merged[1].file is None and merged[1].record is not None
-    assert merged[3].listed is None and merged[3].record is not None
+    assert merged[1].file is None
+    assert merged[1].record is not None
+    assert merged[3].listed is None
+    assert merged[3].record is not None
 
 
 def test_merge_by_key_rejects_unsorted_listing() -> None:

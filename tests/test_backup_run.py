@@ -15,7 +15,6 @@ import pytest
 from servers.s3_fixtures import S3Proxy, S3Server, new_bucket_name
 from shibaws.__main__ import main
 from shibaws.backup.local import LocalSource
-from shibaws.backup.plan import Filters
 from shibaws.backup.report import JobStats, LineProgress
 from shibaws.backup.run import JobOptions, run_job
 from shibaws.backup.s3 import S3Settings, make_client, make_session, parse_destination
@@ -547,7 +546,3 @@ def test_backup_moto_full_run(moto_s3_env: S3Server, source_tree: Path) -> None:
     assert backup(str(source_tree), f"s3://{bucket}/p", "--part-size", "5") == ExitCode.OK
     assert bucket_files(moto_s3_env.endpoint_url, bucket, "p/") == tree_files(source_tree)
     assert backup(str(source_tree), f"s3://{bucket}/p") == ExitCode.OK
-
-
-def test_backup_filters_unused(tmp_path: Path) -> None:
-    assert Filters().includes("anything")

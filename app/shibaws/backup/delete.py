@@ -37,10 +37,11 @@ def refuse_reason(
 ) -> str | None:
     """Return why deleting CANDIDATES objects is unsafe, or None when it may go ahead.
 
-    Deletes are refused after any source error in this run (a folder that
-    could not be listed looks like deleted files), when the source has no
-    files at all (an unmounted share looks empty), and above the share of
-    the destination set by the guards unless forced.
+    Deletes are refused after any source error in this run, because a
+    folder that could not be listed looks like deleted files. They are
+    refused when the source has no files at all, because an unmounted share
+    looks empty. And they are refused above the guards' share of the
+    destination, unless forced.
     """
     if candidates == 0:
         return None

@@ -3,8 +3,8 @@
 The first line is a header (format version, when written, how long that
 run took). Each further line is ``[key, size, etag, mtime_ns]`` for one
 object, sorted by key so the sync can stream it beside the listing. A
-record counts only while the listed object still has that size and ETag;
-otherwise the object's own ``mtime-ns`` metadata is read, so a lost or
+record counts only while the listed object still has that size and ETag.
+Otherwise the object's own ``mtime-ns`` metadata is read, so a lost or
 stale manifest costs requests, never a wrong skip.
 """
 

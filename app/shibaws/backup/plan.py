@@ -42,7 +42,7 @@ class ListedObject(NamedTuple):
 
 
 class Record(NamedTuple):
-    """What the manifest remembers of one uploaded object."""
+    """Manifest entry of one uploaded object."""
 
     key: str
     size: int

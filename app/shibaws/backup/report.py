@@ -1,4 +1,4 @@
-"""What a backup run counts, how it shows progress, and its summary and JSON report."""
+"""Counters of a backup run, its progress display, and its summary and JSON report."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """One backup job: check, plan, upload in parallel, delete behind guards, save the manifest.
 
-Phases: prove the source is there; read the manifest and check the
-credentials' expiry; walk the source, the listing and the manifest
-together (``plan.merge_by_key``) and hand uploads to a thread pool, keeping
-a bounded window of results in key order so the new manifest is written
-as a stream; then delete, if asked and safe; then store the manifest.
+Phases: prove the source is there, then read the manifest and check the
+credentials' expiry. Next, walk the source, the listing and the manifest
+together (``plan.merge_by_key``) and hand uploads to a thread pool. A
+bounded window keeps results in key order, so the new manifest is written
+as a stream. Last, delete if asked and safe, and store the manifest.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ DEFAULT_RUN_ESTIMATE_S = 600.0
 
 @dataclass(frozen=True)
 class JobOptions:
-    """What one job copies and how; the source and destination come separately."""
+    """Settings of one job; the source and destination are passed separately."""
 
     filters: Filters = field(default_factory=Filters)
     delete: bool = False
@@ -78,7 +78,7 @@ class JobOptions:
 
 @dataclass
 class _Outcome:
-    """What a worker did with one file; ``record`` is what the manifest keeps for its key."""
+    """Result of a worker for one file; ``record`` is the manifest entry kept for its key."""
 
     action: str  # "copied", "skipped", "failed", "stopped"
     record: Record | None
@@ -96,7 +96,7 @@ def run_job(
     progress: Progress,
     expiry: datetime | None = None,
 ) -> JobStats:
-    """Run one backup job and return its counters; ``stats.stopped`` tells if it stopped early.
+    """Run one backup job and return its counters; ``stats.stopped`` is set if it stopped early.
 
     Raises ``SourceUnavailable`` before anything is copied when the source is
     missing, and ``CredentialsExpired`` when the credentials have already expired.

@@ -31,7 +31,7 @@ EXPIRED_CODES = frozenset(
 
 
 class Checksum(Enum):
-    """How each upload carries a checksum that the server verifies."""
+    """Checksum sent with each upload for the server to verify."""
 
     CRC32 = "CRC32"
     SHA256 = "SHA256"

@@ -2,9 +2,9 @@
 
 Every request carries a checksum the server verifies (CRC32, SHA-256 or
 SHA-1 through botocore's flexible checksums, or Content-MD5). A file is
-stat'ed before and after it is read; when size or mtime moved, or the
-read returned a different length, the upload is dropped (a multipart
-upload is aborted before it completes) and the read is tried again.
+stat'ed before and after it is read. When size or mtime moved, or the
+read returned a different length, the upload is dropped and the read is
+tried again. A multipart upload is aborted before it completes.
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ class Uploader:
                 Bucket=self.destination.bucket, Key=self.destination.prefix + listed.key
             )
         except ClientError as error:
-            # HEAD answers carry no error code in a body; an upload attempt will show
-            # whether the credentials expired.
+            # A HEAD response has no body, so no error code. The upload that follows
+            # shows whether the credentials expired.
             logger.debug("HEAD %s failed: %s", listed.key, error)
             return None
         metadata = {name.lower(): value for name, value in head.get("Metadata", {}).items()}
@@ -206,9 +206,9 @@ class Uploader:
                 future.cancel()
             self._abort(upload_id, target)
             raise
-        # Some S3-compatible servers list another ETag than the one they answer to
-        # CompleteMultipartUpload (rclone serve s3 lists the whole object's MD5), so the
-        # record takes the ETag that HEAD and the listing report.
+        # Some S3-compatible servers list another ETag than the one they return from
+        # CompleteMultipartUpload (rclone serve s3 1.75 lists the whole object's MD5), so
+        # the record takes the ETag that HEAD and the listing report.
         try:
             return normal_etag(self.client.head_object(**target).get("ETag", ""))
         except ClientError:
