@@ -89,7 +89,8 @@ def test_three_roles_choose_path_role(
         f"{bob.password}\n",
     )
     assert result.returncode == 0, result.stderr
-    assert path_role in result.stderr
+    assumed = [call for call in strict_sts.calls if call.action == "AssumeRoleWithSAML"]
+    assert assumed[-1].params["RoleArn"] == path_role
 
 
 def test_three_roles_listed_without_terminal(

@@ -69,6 +69,8 @@ class BrowserMode(StrEnum):
 class BrowserSettings:
     mode: BrowserMode = BrowserMode.HEADLESS
     page_load_timeout: float = 60.0
+    # A Firefox profile kept between runs; None means a fresh one removed afterwards.
+    profile_dir: Path | None = None
 
 
 def find_geckodriver() -> Path:
@@ -140,9 +142,12 @@ def open_browser(settings: BrowserSettings) -> Iterator[Any]:
     """Yield a Selenium Firefox driver with WebDriver BiDi enabled, and stop it afterwards."""
     from selenium.common.exceptions import WebDriverException
 
-    profile = Path(tempfile.mkdtemp(prefix="shibaws-firefox-"))
     with contextlib.ExitStack() as stack:
-        stack.callback(shutil.rmtree, profile, ignore_errors=True)
+        if settings.profile_dir is None:
+            profile = Path(tempfile.mkdtemp(prefix="shibaws-firefox-"))
+            stack.callback(shutil.rmtree, profile, ignore_errors=True)
+        else:
+            profile = prepare_kept_profile(settings.profile_dir)
         environment = dict(os.environ)
         if settings.mode is BrowserMode.XVFB:
             environment["DISPLAY"] = stack.enter_context(_xvfb())
@@ -156,6 +161,42 @@ def open_browser(settings: BrowserSettings) -> Iterator[Any]:
             raise BrowserFailed(f"geckodriver did not start: {error}") from None
         stack.callback(quit_browser, driver)
         yield driver
+
+
+def prepare_kept_profile(directory: Path) -> Path:
+    """Create DIRECTORY 0700, or tighten it to 0700; refuse one that Firefox is using."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if stat.S_IMODE(directory.stat().st_mode) != 0o700:
+            directory.chmod(0o700)
+    except OSError as error:
+        raise BrowserFailed(
+            f"cannot use {directory} as the browser profile: {error.strerror}"
+        ) from None
+    if _locked_by_live_firefox(directory):
+        raise BrowserFailed(
+            f"the browser profile {directory} is in use by another Firefox; close it or "
+            "wait for the other shibaws login to finish"
+        )
+    return directory
+
+
+def _locked_by_live_firefox(directory: Path) -> bool:
+    """Return whether Firefox's lock symlink ("HOST:+PID") names a running process."""
+    try:
+        target = os.readlink(directory / "lock")
+    except OSError:
+        return False
+    pid_text = target.rpartition("+")[2]
+    if not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False  # a stale lock left by a Firefox that crashed
+    except PermissionError:
+        return True
+    return True
 
 
 def _start_driver(settings: BrowserSettings, profile: Path, environment: dict[str, str]) -> Any:

@@ -31,6 +31,16 @@ class MfaTimedOut(ShibawsError):
     exit_code = ExitCode.MFA_TIMED_OUT
 
 
+class MfaLockedOut(ShibawsError):
+    exit_code = ExitCode.MFA_LOCKED_OUT
+
+
+class InteractionRequired(ShibawsError):
+    """A page needs a decision that shibaws does not take for the user."""
+
+    exit_code = ExitCode.INTERACTION_REQUIRED
+
+
 class NoUsableRole(ShibawsError):
     exit_code = ExitCode.NO_USABLE_ROLE
 
@@ -65,6 +75,22 @@ class UnknownPage(ShibawsError):
     """The browser stopped on a page that no handler recognises."""
 
     exit_code = ExitCode.UNKNOWN_PAGE
+
+
+class LoginRequired(ShibawsError):
+    """Credentials are missing or expired and shibaws cannot log in without a terminal."""
+
+    exit_code = ExitCode.LOGIN_REQUIRED
+
+
+class FederationFailed(ShibawsError):
+    """The AWS federation endpoint did not return a console sign-in token."""
+
+    exit_code = ExitCode.FEDERATION_FAILED
+
+
+class CommandNotFound(ShibawsError):
+    exit_code = ExitCode.COMMAND_NOT_FOUND
 
 
 class Cancelled(ShibawsError):

@@ -6,6 +6,7 @@ import getpass
 import logging
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +80,33 @@ def _has_terminal() -> bool:
 
 def _strip_line_end(line: str) -> str:
     return line.rstrip("\r\n")
+
+
+def passcode_reader(from_stdin: bool) -> Callable[[], str] | None:
+    """Return a function that asks for a Duo passcode, or None when nothing can ask.
+
+    With FROM_STDIN, each call reads the next line of standard input (after
+    the password line when --password-stdin is also used).
+    """
+    if from_stdin:
+        return _read_passcode_line
+    if _has_terminal():
+        return _prompt_passcode
+    return None
+
+
+def _read_passcode_line() -> str:
+    passcode = _strip_line_end(sys.stdin.readline()).strip()
+    if not passcode:
+        raise UsageError("--passcode-stdin was given but standard input had no passcode line")
+    return passcode
+
+
+def _prompt_passcode() -> str:
+    try:
+        passcode = getpass.getpass("Duo passcode: ", stream=sys.stderr).strip()
+    except EOFError:
+        raise UsageError("no passcode given at the prompt") from None
+    if not passcode:
+        raise UsageError("the passcode is empty")
+    return passcode

@@ -5,14 +5,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from shibaws.capture import CapturedPost, SamlCapture
-from shibaws.errors import LoginTimedOut, UnknownPage
+from shibaws.errors import InteractionRequired, LoginTimedOut, ShibawsError, UnknownPage
 from shibaws.pages.base import LoginContext, PageHandler, PageSnapshot, take_snapshot
 from shibaws.pages.duo import DuoUniversalPrompt
+from shibaws.pages.duo_traditional import DuoTraditionalPrompt
 from shibaws.pages.idp import PasswordPage
-from shibaws.pages.selectors import load_selectors
+from shibaws.pages.interstitials import (
+    ConsentPage,
+    RestartLogin,
+    SessionLostPage,
+    TermsOfUsePage,
+    WaitingPage,
+)
+from shibaws.pages.selectors import PageSelectors, load_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -21,45 +31,81 @@ POLL_INTERVAL = 0.1
 # Seconds a fully loaded page that no handler recognises may stay before the
 # login stops; self-submitting pages (SAML POST, client storage) leave sooner.
 UNKNOWN_PAGE_GRACE = 15.0
+# Times the login starts over after the IdP lost its session.
+MAX_RESTARTS = 1
 
 
-def default_handlers() -> list[PageHandler]:
+@dataclass(frozen=True)
+class WalkOptions:
+    start_url: str
+    deadline: float  # a time.monotonic() value
+    debug_dir: Path | None = None
+
+
+def default_handlers(selectors: PageSelectors | None = None) -> list[PageHandler]:
     """Return the handlers for the pages a login can meet, most specific first."""
-    selectors = load_selectors()
-    return [DuoUniversalPrompt(selectors.duo_universal), PasswordPage(selectors.idp_password)]
+    chosen = selectors or load_selectors()
+    idp_pages = chosen.section("idp_pages")
+    return [
+        DuoUniversalPrompt(chosen.section("duo_universal")),
+        DuoTraditionalPrompt(chosen.section("duo_traditional")),
+        ConsentPage(idp_pages),
+        TermsOfUsePage(idp_pages),
+        PasswordPage(chosen.section("idp_password")),
+        SessionLostPage(idp_pages),
+        WaitingPage(idp_pages),
+    ]
 
 
 def walk_to_assertion(
     driver: Any,
     capture: SamlCapture,
-    start_url: str,
+    options: WalkOptions,
     context: LoginContext,
-    *,
-    deadline: float,
     handlers: Sequence[PageHandler] | None = None,
 ) -> CapturedPost:
-    """Open START_URL and act on each page until the SAML POST is captured or DEADLINE passes.
+    """Open the start URL and act on each page until the SAML POST is captured.
 
-    DEADLINE is a ``time.monotonic()`` value.
+    With a debug folder, a redacted screenshot and HTML of the page are saved
+    when the walk fails.
     """
-    chosen = list(handlers) if handlers is not None else default_handlers()
-    groups = {key: value for handler in chosen for key, value in handler.selectors().items()}
-    watcher = _UnknownPageWatcher(enabled=not context.person_present)
+    try:
+        return _walk(driver, capture, options, context, handlers or default_handlers())
+    except ShibawsError:
+        if options.debug_dir is not None:
+            secrets = [context.password, *context.passcodes_used]
+            from shibaws.debug import save_page
 
-    driver.get(start_url)
+            for path in save_page(driver, options.debug_dir, secrets):
+                context.notify(f"Saved {path}")
+        raise
+
+
+def _walk(
+    driver: Any,
+    capture: SamlCapture,
+    options: WalkOptions,
+    context: LoginContext,
+    handlers: Sequence[PageHandler],
+) -> CapturedPost:
+    groups = {key: value for handler in handlers for key, value in handler.selectors().items()}
+    watcher = _UnknownPageWatcher(enabled=not context.person_present)
+    restarts = 0
+
+    driver.get(options.start_url)
     last: PageSnapshot | None = None
     while True:
         captured = capture.wait(POLL_INTERVAL)
         if captured is not None:
             return captured
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= options.deadline:
             raise LoginTimedOut(_timeout_message(context, last))
 
         page = take_snapshot(driver, groups)
         if page is None:
             continue
         last = page
-        handler = next((handler for handler in chosen if handler.recognises(page)), None)
+        handler = next((handler for handler in handlers if handler.recognises(page)), None)
         if handler is None:
             watcher.check(page, context)
             continue
@@ -67,7 +113,21 @@ def walk_to_assertion(
         if context.step != handler.name:
             logger.info("on the %s (%s)", handler.name, page.safe_url)
             context.step = handler.name
-        handler.act(driver, page, context)
+        try:
+            handler.act(driver, page, context)
+        except RestartLogin as reason:
+            restarts += 1
+            if restarts > MAX_RESTARTS:
+                raise LoginTimedOut(
+                    f"the IdP lost the login session again ({reason}); wait a minute and "
+                    "run shibaws login again"
+                ) from None
+            context.notify(f"The IdP lost the login session ({reason}); starting over.")
+            driver.get(options.start_url)
+        except InteractionRequired as needed:
+            if not context.person_present:
+                raise
+            context.notify_once(f"Please finish this step in the Firefox window: {needed}")
 
 
 class _UnknownPageWatcher:
@@ -92,8 +152,9 @@ class _UnknownPageWatcher:
         if now - self._since >= UNKNOWN_PAGE_GRACE:
             raise UnknownPage(
                 f"stopped on a page shibaws does not recognise after the {context.step}: "
-                f"{page.title or 'untitled'!r} at {page.safe_url}; run with "
-                "--browser-mode visible to finish it by hand"
+                f"{page.title or 'untitled'!r} at {page.safe_url}; run again with "
+                "--browser-mode visible to finish it by hand, or with --debug-dir DIR to save "
+                "a redacted copy of the page for a bug report"
             )
 
 

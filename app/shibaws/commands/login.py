@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from shibaws.errors import UsageError
 
 DEFAULT_TIMEOUT = 300
+DUO_METHODS = ("push", "passcode", "call", "sms")
+MAX_RETRIES = 5
 MIN_DURATION, MAX_DURATION = 900, 43200
 
 
@@ -60,7 +62,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--profile",
         default="saml",
         help="profile to write (default: saml); with several roles, a template using "
-        "{account_id} and {role_name}",
+        "{account_name}, {account_id} and {role_name}, such as '{account_name}-{role_name}'. "
+        "Settings stored in this profile's ~/.aws/config section fill unset options",
     )
     aws.add_argument(
         "--role",
@@ -80,7 +83,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--duration",
         type=_duration,
         help=f"session length in seconds, {MIN_DURATION} to {MAX_DURATION} (default: the "
-        "assertion's SessionDuration, else 3600); above the role's maximum, 3600 is used",
+        "assertion's SessionDuration, else 43200); above the role's maximum, the longest of "
+        "28800, 14400, 7200 and 3600 that the role allows is used",
     )
     aws.add_argument(
         "--region",
@@ -88,6 +92,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="region for the STS call and the profile in ~/.aws/config (default: from the "
         "sign-in URL, else us-east-1, us-gov-west-1 or cn-north-1 by partition)",
     )
+    _add_profile_options(parser)
 
     browser = parser.add_argument_group("browser")
     browser.add_argument(
@@ -114,18 +119,125 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "AWS's own sign-in endpoints in every partition are always watched",
     )
     browser.add_argument(
+        "--browser-profile",
+        metavar="DIR",
+        type=Path,
+        default=_env_path("SHIBAWS_BROWSER_PROFILE"),
+        help="keep the Firefox profile in DIR (created 0700) between runs, so the IdP's "
+        "single sign-on session and Duo's remembered device can spare a password and a "
+        "push [env SHIBAWS_BROWSER_PROFILE]; default: a fresh profile, removed afterwards",
+    )
+    browser.add_argument(
+        "--accept-consent",
+        action="store_true",
+        help="accept the IdP's attribute-release consent page (default: stop and show it)",
+    )
+    browser.add_argument(
+        "--debug-dir",
+        metavar="DIR",
+        type=Path,
+        help="when the login stops on an error, save a screenshot and the page's HTML "
+        "there, with passwords, passcodes and SAML values removed",
+    )
+    browser.add_argument(
+        "--selectors",
+        dest="selectors_file",
+        metavar="FILE",
+        type=Path,
+        default=_env_path("SHIBAWS_SELECTORS"),
+        help="TOML file overriding the packaged page selectors and texts, for an IdP "
+        "that renames fields [env SHIBAWS_SELECTORS]",
+    )
+
+    duo = parser.add_argument_group("Duo")
+    duo.add_argument(
+        "--duo-method",
+        choices=DUO_METHODS,
+        default=os.environ.get("SHIBAWS_DUO_METHOD", "push"),
+        help="how to verify with Duo: push (default), passcode (Duo Mobile or hardware "
+        "token), call, or sms [env SHIBAWS_DUO_METHOD]",
+    )
+    duo.add_argument(
+        "--duo-device",
+        metavar="NAME",
+        help="use the Duo device whose name contains NAME, when you have several",
+    )
+    duo.add_argument(
+        "--passcode-stdin",
+        action="store_true",
+        help="read Duo passcodes from standard input, one per line (after the password "
+        "line with --password-stdin); default: a hidden prompt",
+    )
+    duo.add_argument(
+        "--retries",
+        type=_retries,
+        default=0,
+        help=f"fresh Duo requests to send after a denied or timed-out one (0 to {MAX_RETRIES}, "
+        "default 0)",
+    )
+    duo.add_argument(
         "--trust-browser",
         action="store_true",
-        help="answer yes to Duo's 'Is this your device?' (default: no)",
+        help="answer yes to Duo's 'Is this your device?' and tick 'Remember me' (default: "
+        "no, since a fresh profile gains nothing from it; useful with --browser-profile)",
+    )
+
+    from shibaws.settings import defer_defaults
+
+    defer_defaults(parser)
+
+
+def _add_profile_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options for several roles, account names and skipping a needless login."""
+    from shibaws.lifecycle import DEFAULT_MARGIN
+
+    group = parser.add_argument_group("roles and lifecycle")
+    group.add_argument(
+        "--all-roles",
+        action="store_true",
+        help="assume every role in the assertion, one profile each (use a --profile template)",
+    )
+    group.add_argument(
+        "--force",
+        action="store_true",
+        help="log in even when the profile's credentials are still valid",
+    )
+    group.add_argument(
+        "--margin",
+        type=_margin,
+        default=DEFAULT_MARGIN,
+        help="skip the login when the profile's credentials stay valid for more than this "
+        f"many seconds (default: {DEFAULT_MARGIN})",
+    )
+    group.add_argument(
+        "--account-names-from-signin",
+        action="store_true",
+        help="POST the assertion to the AWS sign-in page to read account names for the picker "
+        "and {account_name}; ids are used when the page lists none",
+    )
+    group.add_argument(
+        "--signin-page-url",
+        metavar="URL",
+        type=_url,
+        help="where --account-names-from-signin posts (default: where the IdP posted)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the login described by ARGS."""
-    from shibaws.login import run_login
+    """Run the login described by ARGS, with stored settings filling unset options."""
+    from shibaws.login_flow import run_login_command
 
-    run_login(settings_from_args(args))
-    return 0
+    validators = {
+        "idp_url": _url,
+        "roles": _role_arn,
+        "principal_arn": _principal_arn,
+        "duration": _duration,
+        "region": _region,
+        "sign_in_urls": _url,
+        "signin_page_url": _url,
+        "browser_mode": _browser_mode,
+    }
+    return run_login_command(args, settings_from_args, validators)
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
@@ -138,6 +250,10 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         raise UsageError("missing --idp-url (or SHIBAWS_IDP_URL): the IdP's sign-on URL for AWS")
     if not args.username or not args.username.strip():
         raise UsageError("missing --username (or SHIBAWS_USERNAME): your campus username")
+    if args.duo_method not in DUO_METHODS:
+        raise UsageError(
+            f"invalid SHIBAWS_DUO_METHOD {args.duo_method!r}: use one of {', '.join(DUO_METHODS)}"
+        )
     if args.principal_arn and not args.roles:
         raise UsageError("--principal-arn needs --role")
     if args.password_stdin and args.password_file is not None:
@@ -156,6 +272,14 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         timeout=float(args.timeout),
         sign_in_urls=tuple(args.sign_in_urls),
         trust_browser=args.trust_browser,
+        duo_method=args.duo_method,
+        duo_device=args.duo_device,
+        passcode_stdin=args.passcode_stdin,
+        retries=args.retries,
+        accept_consent=args.accept_consent,
+        debug_dir=args.debug_dir,
+        browser_profile=args.browser_profile,
+        selectors_file=args.selectors_file,
     )
 
 
@@ -217,6 +341,38 @@ def _integer(value: str, option: str) -> int:
         raise argparse.ArgumentTypeError(
             f"invalid {option} value {value!r}: expected a whole number of seconds"
         ) from None
+
+
+def _retries(value: str) -> int:
+    count = _integer(value, "--retries")
+    if not 0 <= count <= MAX_RETRIES:
+        raise argparse.ArgumentTypeError(f"invalid retries {count}: use 0 to {MAX_RETRIES}")
+    return count
+
+
+def _margin(value: str) -> int:
+    seconds = _integer(value, "--margin")
+    if not 0 <= seconds <= MAX_DURATION:
+        raise argparse.ArgumentTypeError(f"invalid margin {seconds}: use 0 to {MAX_DURATION}")
+    return seconds
+
+
+def _principal_arn(value: str) -> str:
+    from shibaws.saml import PRINCIPAL_ARN_PATTERN
+
+    if not PRINCIPAL_ARN_PATTERN.match(value.strip()):
+        raise argparse.ArgumentTypeError(
+            f"invalid provider ARN {value!r}: expected arn:aws:iam::123456789012:saml-provider/NAME"
+        )
+    return value.strip()
+
+
+def _browser_mode(value: str) -> str:
+    if value not in ("headless", "xvfb", "visible"):
+        raise argparse.ArgumentTypeError(
+            f"invalid browser mode {value!r}: use headless, xvfb or visible"
+        )
+    return value
 
 
 def _region(value: str) -> str:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from shibaws.errors import InteractionRequired
+
 logger = logging.getLogger(__name__)
 
 # Text of the page body kept in a snapshot, for matching known messages.
@@ -94,8 +96,24 @@ class LoginContext:
     notify: Callable[[str], None]
     trust_browser: bool = False
     person_present: bool = False  # visible mode: a person may finish steps by hand
+    duo_method: str = "push"  # push, passcode, call or sms
+    duo_device: str | None = None  # pick the Duo device whose name contains this text
+    retries: int = 0  # fresh pushes or passcodes to try after a denied or timed-out one
+    accept_consent: bool = False
+    read_passcode: Callable[[], str] | None = None
     step: str = "start page"
+    passcodes_used: list[str] = field(default_factory=list)
     notices: set[str] = field(default_factory=set)
+
+    def passcode(self) -> str:
+        """Ask for a Duo passcode; raise InteractionRequired when there is no way to ask."""
+        if self.read_passcode is None:
+            raise InteractionRequired(
+                "Duo asks for a passcode and there is no terminal to ask you; use --passcode-stdin"
+            )
+        passcode = self.read_passcode()
+        self.passcodes_used.append(passcode)
+        return passcode
 
     def notify_once(self, message: str) -> None:
         if message in self.notices:
@@ -159,6 +177,50 @@ def click_first(driver: Any, selectors: tuple[str, ...]) -> bool:
             except WebDriverException as error:
                 logger.debug("clicking %s failed: %s", selector, _first_line(error.msg))
     return False
+
+
+def click_matching(driver: Any, selectors: tuple[str, ...], text: str | None) -> bool:
+    """Click the first displayed element matching SELECTORS whose text contains TEXT.
+
+    TEXT is matched case-insensitively; None matches any element.
+    """
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+
+    for selector in selectors:
+        for element in driver.find_elements(By.CSS_SELECTOR, selector):
+            try:
+                if not element.is_displayed():
+                    continue
+                if text is not None and text.lower() not in element.text.lower():
+                    continue
+                element.click()
+                return True
+            except WebDriverException as error:
+                logger.debug("clicking %s failed: %s", selector, _first_line(error.msg))
+    return False
+
+
+def type_into(driver: Any, selectors: tuple[str, ...], value: str) -> bool:
+    """Type VALUE into the first displayed field matching SELECTORS; False when none is shown."""
+    from selenium.webdriver.common.by import By
+
+    for selector in selectors:
+        for element in driver.find_elements(By.CSS_SELECTOR, selector):
+            if element.is_displayed():
+                element.clear()
+                element.send_keys(value)
+                return True
+    return False
+
+
+def unmark(driver: Any, prefix: str) -> None:
+    """Forget the actions starting with PREFIX, so they can be taken again (after a retry)."""
+    driver.execute_script(
+        "const state = window.__shibaws;"
+        "if (state) state.acted = state.acted.filter((a) => !a.startsWith(arguments[0]));",
+        prefix,
+    )
 
 
 def _first_line(text: str | None) -> str:

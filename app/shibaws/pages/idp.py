@@ -14,7 +14,7 @@ from typing import Any
 
 from shibaws.errors import AuthenticationFailed
 from shibaws.pages.base import LoginContext, PageSnapshot, mark_acted
-from shibaws.pages.selectors import PasswordPageSelectors
+from shibaws.pages.selectors import Section
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +63,14 @@ class PasswordPage:
 
     name = "IdP password page"
 
-    def __init__(self, selectors: PasswordPageSelectors) -> None:
+    def __init__(self, selectors: Section) -> None:
         self._selectors = selectors
         self._submissions = 0
 
     def selectors(self) -> dict[str, tuple[str, ...]]:
         return {
-            "idp.password": (*self._selectors.password, "input[type=password]"),
-            "idp.error": self._selectors.error,
+            "idp.password": (*self._selectors["password"], "input[type=password]"),
+            "idp.error": self._selectors["error"],
         }
 
     def recognises(self, page: PageSnapshot) -> bool:
@@ -92,9 +92,9 @@ class PasswordPage:
 
         driver.execute_script(
             _LOCATE_SCRIPT,
-            list(self._selectors.username),
-            list(self._selectors.password),
-            list(self._selectors.submit),
+            list(self._selectors["username"]),
+            list(self._selectors["password"]),
+            list(self._selectors["submit"]),
         )
         fields = {
             element.get_attribute("data-shibaws-field"): element
@@ -125,7 +125,7 @@ class PasswordPage:
         )
 
     def _known_error_text(self, page: PageSnapshot) -> str | None:
-        needle = page.text_contains(self._selectors.error_texts)
+        needle = page.text_contains(self._selectors["error_texts"])
         if needle is None:
             return None
         # Quote the whole line the text sits on, as the user saw it.
