@@ -165,8 +165,9 @@ def credential_expiry(session: boto3.Session) -> datetime | None:
 
     Known for temporary credentials botocore can see an expiry of
     (environment AWS_CREDENTIAL_EXPIRATION, credential_process, assumed
-    roles), and for profiles with an ``x_security_token_expires`` or
-    ``aws_expiration`` entry as written by SAML login tools.
+    roles), and for profiles with a ``shibaws_expiration`` entry (written by
+    ``shibaws login``) or the ``x_security_token_expires`` or ``aws_expiration``
+    entries other SAML login tools write.
     """
     credentials = session.get_credentials()
     if credentials is None:
@@ -179,7 +180,7 @@ def credential_expiry(session: boto3.Session) -> datetime | None:
         profile = session._session.get_scoped_config()
     except BotoCoreError:
         return None
-    for name in ("x_security_token_expires", "aws_expiration"):
+    for name in ("shibaws_expiration", "x_security_token_expires", "aws_expiration"):
         value = profile.get(name)
         if isinstance(value, str) and value:
             return _parse_time(value)
