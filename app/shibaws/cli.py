@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 
 from shibaws import __version__
-from shibaws.commands import backup, login
+from shibaws.commands import (
+    backup,
+    configure,
+    console_command,
+    credential_process,
+    env,
+    exec_command,
+    login,
+    logout,
+    status,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,5 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     login.add_parser(subparsers, common)
+    configure.add_parser(subparsers, common)
+    status.add_parser(subparsers, common)
+    logout.add_parser(subparsers, common)
+    credential_process.add_parser(subparsers, common)
+    exec_command.add_parser(subparsers, common)
+    env.add_parser(subparsers, common)
+    console_command.add_parser(subparsers, common)
     backup.add_parser(subparsers, common)
     return parser

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from pathlib import Path
 
-from shibaws import awsfiles
 from shibaws.browser import BrowserMode, BrowserSettings, open_browser
 from shibaws.capture import CapturedPost, SamlCapture
 from shibaws.errors import UsageError
@@ -21,10 +20,18 @@ from shibaws.partitions import (
     parse_signin_url,
     partition_for_region,
 )
-from shibaws.password import PasswordSource, read_password
+from shibaws.password import PasswordSource, passcode_reader, read_password
+from shibaws.profiles import (
+    AssumeRequest,
+    LoginOutcome,
+    WrittenProfile,
+    assume_roles,
+    profile_names,
+    summary_lines,
+)
 from shibaws.roles import Picker, choose_roles
-from shibaws.saml import Role, SamlAssertion, parse_saml_response
-from shibaws.sts import FALLBACK_DURATION, Credentials, assume_role_with_saml
+from shibaws.saml import SamlAssertion, parse_saml_response
+from shibaws.sts import DEFAULT_DURATION
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +52,23 @@ class LoginSettings:
     timeout: float = 300.0
     sign_in_urls: tuple[str, ...] = ()
     trust_browser: bool = False
+    duo_method: str = "push"
+    duo_device: str | None = None
+    passcode_stdin: bool = False
+    retries: int = 0
+    accept_consent: bool = False
+    debug_dir: Path | None = None
+    browser_profile: Path | None = None
+    selectors_file: Path | None = None
+    all_roles: bool = False
+    # Account id -> name, from the shibaws_account_names setting.
+    account_names: Mapping[str, str] = field(default_factory=dict)
+    account_names_from_signin: bool = False
+    # Where to POST the assertion for the account list; None means where the IdP posted it.
+    signin_page_url: str | None = None
 
 
-@dataclass(frozen=True)
-class WrittenProfile:
-    profile: str
-    role: Role
-    credentials: Credentials
+__all__ = ["LoginOutcome", "LoginSettings", "WrittenProfile", "run_login"]
 
 
 def run_login(
@@ -60,8 +77,12 @@ def run_login(
     notify: Notify | None = None,
     picker: Picker | None = None,
     interactive: bool | None = None,
-) -> list[WrittenProfile]:
-    """Log in through the browser, assume the chosen roles and write their profiles."""
+) -> LoginOutcome:
+    """Log in through the browser, assume the chosen roles and write their profiles.
+
+    Raises the first role's error when no role succeeded; otherwise the outcome lists
+    the profiles written and those that failed.
+    """
     tell = notify or _print_to_stderr
     password = read_password(settings.password_source, settings.username)
 
@@ -69,6 +90,7 @@ def run_login(
     assertion = parse_saml_response(captured.saml_response)
     endpoint = _signin_endpoint(assertion, captured)
     region = _sts_region(settings.region, endpoint)
+    names = _account_names(settings, assertion, captured)
 
     can_ask = sys.stdin.isatty() and sys.stderr.isatty() if interactive is None else interactive
     roles = choose_roles(
@@ -77,24 +99,47 @@ def run_login(
         principal_arn=settings.principal_arn,
         interactive=can_ask,
         picker=picker,
+        all_roles=settings.all_roles,
+        account_names=names,
     )
-    names = profile_names(settings.profile, roles)
-    duration = settings.duration or assertion.session_duration or FALLBACK_DURATION
+    profiles = profile_names(settings.profile, roles, names)
+    request = AssumeRequest(
+        assertion=assertion.encoded,
+        sts_region=region,
+        duration=settings.duration or assertion.session_duration or DEFAULT_DURATION,
+        config_region=_config_region(settings.region, endpoint),
+        account_names=names,
+    )
 
-    written = []
-    for name, role in zip(names, roles, strict=True):
-        credentials = assume_role_with_saml(
-            role, assertion.encoded, region=region, duration=duration
-        )
-        write_profile(name, credentials, _config_region(settings.region, endpoint))
-        written.append(WrittenProfile(name, role, credentials))
-        tell(_summary(name, role, credentials, duration))
-    return written
+    outcome = assume_roles(roles, profiles, request, tell)
+    if not outcome.written:
+        raise outcome.failed[0].error
+    if len(roles) > 1:
+        for line in summary_lines(outcome):
+            tell(line)
+    return outcome
+
+
+def _account_names(
+    settings: LoginSettings, assertion: SamlAssertion, captured: CapturedPost
+) -> dict[str, str]:
+    """Return account names: the setting's, then the sign-in page's for accounts still unnamed."""
+    from shibaws.accounts import fetch_signin_account_names
+
+    names = dict(settings.account_names)
+    unnamed = {role.account_id for role in assertion.roles} - set(names)
+    if not settings.account_names_from_signin or not unnamed:
+        return names
+    url = settings.signin_page_url or captured.url
+    for account_id, name in fetch_signin_account_names(url, assertion.encoded).items():
+        names.setdefault(account_id, name)
+    return names
 
 
 def capture_assertion(settings: LoginSettings, password: str, notify: Notify) -> CapturedPost:
     """Drive Firefox through the IdP and Duo pages and return the captured SAML POST."""
-    from shibaws.walk import walk_to_assertion
+    from shibaws.pages.selectors import load_selectors
+    from shibaws.walk import WalkOptions, default_handlers, walk_to_assertion
 
     deadline = time.monotonic() + settings.timeout
     context = LoginContext(
@@ -103,63 +148,27 @@ def capture_assertion(settings: LoginSettings, password: str, notify: Notify) ->
         notify=notify,
         trust_browser=settings.trust_browser,
         person_present=settings.browser_mode is BrowserMode.VISIBLE,
+        duo_method=settings.duo_method,
+        duo_device=settings.duo_device,
+        retries=settings.retries,
+        accept_consent=settings.accept_consent,
+        read_passcode=passcode_reader(settings.passcode_stdin),
     )
-    browser = BrowserSettings(mode=settings.browser_mode, page_load_timeout=settings.timeout)
+    handlers = default_handlers(load_selectors(settings.selectors_file))
+    options = WalkOptions(settings.idp_url, deadline, settings.debug_dir)
+    browser = BrowserSettings(
+        mode=settings.browser_mode,
+        page_load_timeout=settings.timeout,
+        profile_dir=settings.browser_profile,
+    )
     started = time.monotonic()
     with open_browser(browser) as driver:
         logger.debug("Firefox started in %.2f s", time.monotonic() - started)
         capture = SamlCapture(driver, settings.sign_in_urls)
         capture.start()
-        captured = walk_to_assertion(driver, capture, settings.idp_url, context, deadline=deadline)
+        captured = walk_to_assertion(driver, capture, options, context, handlers)
     logger.debug("browser part took %.2f s", time.monotonic() - started)
     return captured
-
-
-def profile_names(profile: str, roles: list[Role]) -> list[str]:
-    """Return one profile name per role: PROFILE itself, or PROFILE as a template."""
-    if len(roles) == 1 and "{" not in profile:
-        return [awsfiles.check_profile_name(profile)]
-    if "{" not in profile:
-        raise UsageError(
-            f"{len(roles)} roles were chosen but --profile {profile!r} names one profile; "
-            "use a template such as --profile '{account_id}-{role_name}'"
-        )
-    names = []
-    for role in roles:
-        try:
-            name = profile.format(account_id=role.account_id, role_name=role.role_name)
-        except (KeyError, IndexError, ValueError) as error:
-            raise UsageError(
-                f"invalid --profile template {profile!r} ({error}); "
-                "use the fields {account_id} and {role_name}"
-            ) from None
-        names.append(awsfiles.check_profile_name(name))
-    if len(set(names)) != len(names):
-        raise UsageError(
-            f"--profile template {profile!r} gives the same name to several roles; "
-            "include both {account_id} and {role_name}"
-        )
-    return names
-
-
-def write_profile(profile: str, credentials: Credentials, region: str | None) -> None:
-    """Write the credentials to PROFILE, and its region to ~/.aws/config when known."""
-    awsfiles.update_section(
-        awsfiles.credentials_path(),
-        profile,
-        {
-            "aws_access_key_id": credentials.access_key_id,
-            "aws_secret_access_key": credentials.secret_access_key,
-            "aws_session_token": credentials.session_token,
-            # Older SDKs read this name; a stale value beside a new token breaks them.
-            "aws_security_token": None,
-            "shibaws_expiration": _iso(credentials.expiration),
-        },
-    )
-    if region:
-        awsfiles.update_section(
-            awsfiles.config_path(), awsfiles.config_section(profile), {"region": region}
-        )
 
 
 def _signin_endpoint(assertion: SamlAssertion, captured: CapturedPost) -> SignInEndpoint:
@@ -197,18 +206,6 @@ def _check_partition(region: str, partition: Partition) -> None:
             f"--region {region} is not in partition {partition.name}, where the IdP sends "
             f"the assertion; use a region such as {partition.default_sts_region}"
         )
-
-
-def _summary(profile: str, role: Role, credentials: Credentials, requested: int) -> str:
-    local = credentials.expiration.astimezone()
-    line = f"Wrote profile [{profile}] for {role.role_arn}, valid until {local:%Y-%m-%d %H:%M %Z}"
-    if credentials.duration != requested:
-        line += f" (granted {credentials.duration} s instead of the {requested} s asked for)"
-    return line
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _print_to_stderr(message: str) -> None:

@@ -6,6 +6,7 @@ AWS_ENDPOINT_URL_STS, so a VPC endpoint or a local STS can stand in.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,8 +17,15 @@ from shibaws.saml import Role
 
 logger = logging.getLogger(__name__)
 
-# Duration that STS always grants when the role's maximum is unknown.
+# Durations tried, longest first, when STS rejects the requested one as above the role's
+# MaxSessionDuration. STS never reveals the maximum, and roles are usually set to one of
+# these values (1, 2, 4, 8 or 12 h), so walking down finds the longest grant in at most
+# five calls, well inside an assertion's usual five-minute window.
+DURATION_LADDER = (43200, 28800, 14400, 7200, 3600)
+# Duration that STS always grants, since every role allows at least one hour.
 FALLBACK_DURATION = 3600
+# Duration asked for when neither the user nor the assertion names one: the STS maximum.
+DEFAULT_DURATION = 43200
 MAX_DURATION_MESSAGE = "exceeds the MaxSessionDuration"
 
 # What to tell the user for each error code STS returns.
@@ -49,24 +57,38 @@ class Credentials:
     duration: int
 
 
+class StsCallRejected(StsRejected):
+    """STS answered with an error document; ``code`` is its error code (``AccessDenied``...)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def assume_role_with_saml(role: Role, assertion: str, *, region: str, duration: int) -> Credentials:
-    """Call AssumeRoleWithSAML for ROLE; retry at 3600 s when DURATION exceeds the role's max."""
+    """Call AssumeRoleWithSAML for ROLE, walking down DURATION_LADDER while DURATION
+    exceeds the role's MaxSessionDuration. ``Credentials.duration`` is what was granted."""
     client = _sts_client(region)
-    try:
-        return _call(client, role, assertion, duration)
-    except StsRejected as error:
-        if MAX_DURATION_MESSAGE not in str(error) or duration <= FALLBACK_DURATION:
-            raise
-    logger.warning(
-        "%s allows less than %d s; asking for %d s instead",
-        role.role_arn,
-        duration,
-        FALLBACK_DURATION,
-    )
-    return _call(client, role, assertion, FALLBACK_DURATION)
+    attempts = durations_to_try(duration)
+    for attempt in attempts:
+        try:
+            return _call(client, role, assertion, attempt)
+        except StsCallRejected as error:
+            if MAX_DURATION_MESSAGE not in str(error) or attempt == attempts[-1]:
+                raise
+        logger.info("%s allows less than %d s; trying a shorter session", role.role_arn, attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+def durations_to_try(requested: int) -> list[int]:
+    """Return REQUESTED followed by the shorter ladder steps, ending at FALLBACK_DURATION."""
+    shorter = [step for step in DURATION_LADDER if step < requested]
+    return [requested, *shorter]
+
+
+@functools.cache
 def _sts_client(region: str) -> Any:
+    """Return one STS client per region, shared by every role of a login."""
     import boto3
     from botocore import UNSIGNED
     from botocore.config import Config
@@ -110,7 +132,7 @@ def _call(client: Any, role: Role, assertion: str, duration: int) -> Credentials
     )
 
 
-def _rejected(role: Role, error: Any) -> StsRejected:
+def _rejected(role: Role, error: Any) -> StsCallRejected:
     details = error.response.get("Error", {})
     code = details.get("Code", "Unknown")
     message = details.get("Message", "")
@@ -118,4 +140,4 @@ def _rejected(role: Role, error: Any) -> StsRejected:
     text = f"STS rejected {role.role_arn} with {code}: {message}"
     if remedy:
         text += f" ({remedy})"
-    return StsRejected(text)
+    return StsCallRejected(text, code)
