@@ -15,6 +15,7 @@ pytest_plugins: list[str] = [
     "servers.shib_fixtures",
     "servers.s3_fixtures",
     "servers.docker_fixtures",
+    "servers.roles_fixtures",
 ]
 
 

@@ -166,11 +166,11 @@ def _resolve(args: argparse.Namespace, setting: Setting, layers: _Layers) -> tup
     current = getattr(args, setting.dest)
     if _is_given(current):
         return current, "command line"
+    default = layers.parser_default
     if setting.dest == "roles" and getattr(args, "all_roles", False):
-        return current, "command line (--all-roles)"
+        return default, "command line (--all-roles)"
 
     # The parser's default for an option with a SHIBAWS_* variable is that variable's value.
-    default = layers.parser_default
     env_value = layers.env.get(setting.env) if setting.env else None
     if env_value and default is not None and str(default) == env_value:
         return default, f"environment variable {setting.env}"

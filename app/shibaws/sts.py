@@ -69,6 +69,7 @@ def assume_role_with_saml(role: Role, assertion: str, *, region: str, duration: 
     """Call AssumeRoleWithSAML for ROLE, walking down DURATION_LADDER while DURATION
     exceeds the role's MaxSessionDuration. ``Credentials.duration`` is what was granted."""
     client = _sts_client(region)
+    logger.info("assuming %s through STS in %s", role.role_arn, region)
     attempts = durations_to_try(duration)
     for attempt in attempts:
         try:
