@@ -10,11 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore.config
 import pytest
 import smbclient
 from smbprotocol.exceptions import SMBOSError
 
+from servers.s3_fixtures import S3Server, new_bucket_name
 from servers.samba_fixtures import SambaFolder, SambaServer, free_port
+from shibaws.__main__ import main
 from shibaws.backup.errors import SourceUnavailable
 from shibaws.backup.smb import (
     STATUS_NETWORK_SESSION_EXPIRED,
@@ -25,6 +29,7 @@ from shibaws.backup.smb import (
 from shibaws.backup.smburl import SmbLocation
 from shibaws.backup.source import SourceEntry, SourceProblem
 from shibaws.errors import UsageError
+from shibaws.exitcodes import ExitCode
 
 AWKWARD_NAMES = [
     "plain.txt",
@@ -444,3 +449,157 @@ def test_check_folder_is_a_file(samba_folder: SambaFolder) -> None:
         source.check()
 
     assert "cannot be listed" in str(caught.value)
+
+
+# -- shibaws backup smb://... s3://... end to end -----------------------------------
+
+
+def s3_objects(endpoint_url: str, bucket: str, prefix: str) -> dict[str, bytes]:
+    """Return every object under PREFIX except shibaws's own files, keyed relative to PREFIX."""
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        config=botocore.config.Config(s3={"addressing_style": "path"}),
+    )
+    found: dict[str, bytes] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            key = item["Key"][len(prefix) :]
+            if key.startswith(".shibaws/"):
+                continue
+            found[key] = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+    return found
+
+
+@pytest.fixture
+def smb_bucket(s3_env: S3Server) -> str:
+    name = new_bucket_name()
+    boto3.client(
+        "s3",
+        endpoint_url=s3_env.endpoint_url,
+        config=botocore.config.Config(s3={"addressing_style": "path"}),
+    ).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def password_file(samba_server: SambaServer, tmp_path: Path) -> Path:
+    path = tmp_path / "smb-password"
+    path.write_text(samba_server.password + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def test_backup_cli_copies_share_to_s3(
+    samba_folder: SambaFolder, s3_env: S3Server, smb_bucket: str, password_file: Path
+) -> None:
+    contents = write_tree(samba_folder.local, AWKWARD_NAMES)
+    destination = f"s3://{smb_bucket}/share"
+
+    code = main(
+        [
+            "backup",
+            "--path-style",
+            "--smb-password-file",
+            str(password_file),
+            samba_folder.url,
+            destination,
+        ]
+    )
+
+    assert code == ExitCode.OK
+    assert s3_objects(s3_env.endpoint_url, smb_bucket, "share/") == contents
+
+
+def test_backup_cli_second_run_copies_nothing(
+    samba_folder: SambaFolder,
+    s3_env: S3Server,
+    smb_bucket: str,
+    password_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_tree(samba_folder.local, AWKWARD_NAMES)
+    argv = ["backup", "--path-style", "--smb-password-file", str(password_file)]
+    argv += [samba_folder.url, f"s3://{smb_bucket}/share"]
+    assert main(argv) == ExitCode.OK
+    capsys.readouterr()
+
+    code = main(argv)
+
+    assert code == ExitCode.OK
+    assert "copied 0 files" in capsys.readouterr().out
+
+
+def test_backup_cli_config_file_with_share(
+    samba_folder: SambaFolder,
+    s3_env: S3Server,
+    smb_bucket: str,
+    password_file: Path,
+    tmp_path: Path,
+) -> None:
+    contents = write_tree(samba_folder.local, ["one/a.txt", "two/b.txt", "two/c d.txt"])
+    server = samba_folder.server
+    config = tmp_path / "backup.toml"
+    config.write_text(
+        f"""
+[share]
+server = "{server.host}"
+port = {server.port}
+share = "{server.share}"
+user = "{server.username}"
+password_file = "{password_file}"
+
+[s3]
+path_style = true
+
+[[folder]]
+path = "{samba_folder.relative}/one"
+destination = "s3://{smb_bucket}/one"
+
+[[folder]]
+path = "{samba_folder.relative}/two"
+destination = "s3://{smb_bucket}/two"
+"""
+    )
+
+    code = main(["backup", "--config", str(config)])
+
+    assert code == ExitCode.OK
+    assert s3_objects(s3_env.endpoint_url, smb_bucket, "one/") == {"a.txt": contents["one/a.txt"]}
+    assert s3_objects(s3_env.endpoint_url, smb_bucket, "two/") == {
+        "b.txt": contents["two/b.txt"],
+        "c d.txt": contents["two/c d.txt"],
+    }
+
+
+@pytest.mark.parametrize("failure", ["wrong password", "unreachable server", "missing folder"])
+def test_backup_cli_source_error_deletes_nothing(
+    samba_folder: SambaFolder,
+    s3_env: S3Server,
+    smb_bucket: str,
+    password_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    failure: str,
+) -> None:
+    contents = write_tree(samba_folder.local, ["keep1.txt", "keep2.txt"])
+    destination = f"s3://{smb_bucket}/share"
+    base = ["backup", "--path-style", "--delete", "--force-delete"]
+    assert (
+        main([*base, "--smb-password-file", str(password_file), samba_folder.url, destination]) == 0
+    )
+    capsys.readouterr()
+
+    url, secret = samba_folder.url, password_file
+    if failure == "wrong password":
+        secret = tmp_path / "wrong"
+        secret.write_text("not-the-password")
+    elif failure == "unreachable server":
+        url = url.replace(f":{samba_folder.server.port}/", f":{free_port()}/")
+    else:
+        url += "/gone"
+    code = main([*base, "--smb-password-file", str(secret), url, destination])
+
+    assert code == ExitCode.BACKUP_SOURCE_ERROR
+    assert s3_objects(s3_env.endpoint_url, smb_bucket, "share/") == contents
+    assert "not-the-password" not in capsys.readouterr().err
