@@ -63,7 +63,8 @@ LABEL org.opencontainers.image.title="shibaws" \
 RUN groupadd --gid 1000 shibaws \
     && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/shibaws \
         --shell /bin/bash shibaws \
-    && install -d -o 1000 -g 1000 -m 0700 /home/shibaws/.aws
+    && install -d -o 1000 -g 1000 -m 0700 /home/shibaws/.aws \
+    && install -d -m 1777 /tmp/.X11-unix
 
 # NOTE: Debian packages are not pinned: bookworm's archive drops superseded
 # versions after security updates, so pins would break rebuilds.

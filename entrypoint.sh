@@ -77,31 +77,8 @@ for dir in "$home" "$aws_dir"; do
     fi
 done
 
-run_as() {
-    if [ "$uid" = 0 ]; then
-        "$@"
-    else
-        setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"
-    fi
-}
-
-# --browser-mode xvfb needs an X server. It becomes a child of shibaws after exec.
-case " $* " in
-*" --browser-mode xvfb "* | *" --browser-mode=xvfb "*)
-    if [ -z "${DISPLAY:-}" ]; then
-        mkdir -p /tmp/.X11-unix && chmod 1777 /tmp/.X11-unix
-        run_as Xvfb :99 -nolisten tcp -screen 0 1280x1024x24 >/dev/null 2>&1 &
-        export DISPLAY=:99
-        tries=50
-        while [ ! -S /tmp/.X11-unix/X99 ]; do
-            tries=$((tries - 1))
-            [ "$tries" -gt 0 ] || fail "Xvfb did not start within 5 s"
-            sleep 0.1
-        done
-    fi
-    ;;
-esac
-
+# exec keeps shibaws as tini's child, so signals reach it. With --browser-mode
+# xvfb, shibaws starts Xvfb itself on a free display.
 if [ "$uid" = 0 ]; then
     exec shibaws "$@"
 fi

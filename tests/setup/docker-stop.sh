@@ -24,14 +24,15 @@ fi
 
 # Container shims outlive a killed dockerd; find ours by their containerd address.
 for proc in /proc/[0-9]*; do
-    cmdline=$(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null || true)
+    cmdline=$(tr '\0' ' ' 2>/dev/null <"$proc/cmdline" || true)
     if [[ $cmdline == *containerd* && $cmdline == *"$run_dir/exec/"* ]]; then
         kill -KILL "${proc#/proc/}" 2>/dev/null || true
     fi
 done
 
 # Mounts left by a killed engine would keep the folders busy.
-grep -oE " ($run_dir|$state_dir/data)/[^ ]*" /proc/self/mounts | sort -r | while read -r mount; do
+mounts=$(grep -oE " ($run_dir|$state_dir/data)/[^ ]*" /proc/self/mounts | sort -r || true)
+for mount in $mounts; do
     umount -l "$mount" 2>/dev/null || true
 done
 rm -rf "$run_dir"
