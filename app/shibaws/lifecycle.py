@@ -1,6 +1,6 @@
 """Where a profile's credentials are kept, when they expire, and how they are removed.
 
-A profile holds its credentials in one of two places, never both, because
+A profile keeps its credentials in one of two places, never both, because
 static keys in ~/.aws/credentials win over a ``credential_process`` line
 and would hide it:
 
@@ -112,7 +112,7 @@ def is_shibaws_process(command: str) -> bool:
 
 
 def cache_path(profile: str) -> Path:
-    """Return the JSON file that holds PROFILE's credentials when it uses credential_process."""
+    """Return the JSON file that contains PROFILE's credentials when it uses credential_process."""
     folder = awsfiles.credentials_path().parent / "shibaws" / "cache"
     return folder / f"{quote(profile, safe='')}.json"
 

@@ -269,5 +269,5 @@ def write_settings(profile: str, values: Mapping[str, str | None]) -> None:
     """Write VALUES into PROFILE's section of ~/.aws/config; None removes a key."""
     for key in values:
         if not (key.startswith(PREFIX) or key in ("region", "credential_process")):
-            raise UsageError(f"refusing to write {key}: shibaws writes only its own keys")
+            raise UsageError(f"cannot write {key}: shibaws writes only its own keys")
     awsfiles.update_section(awsfiles.config_path(), awsfiles.config_section(profile), values)

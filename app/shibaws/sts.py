@@ -19,8 +19,8 @@ logger = logging.getLogger(__name__)
 
 # Durations tried, longest first, when STS rejects the requested one as above the role's
 # MaxSessionDuration. STS never reveals the maximum, and roles are usually set to one of
-# these values (1, 2, 4, 8 or 12 h), so walking down finds the longest grant in at most
-# five calls, well inside an assertion's usual five-minute window.
+# these values (1, 2, 4, 8 or 12 h). Walking down finds the longest grant in at most five
+# calls, well inside an assertion's usual five-minute window.
 DURATION_LADDER = (43200, 28800, 14400, 7200, 3600)
 # Duration that STS always grants, since every role allows at least one hour.
 FALLBACK_DURATION = 3600
@@ -58,7 +58,7 @@ class Credentials:
 
 
 class StsCallRejected(StsRejected):
-    """STS answered with an error document; ``code`` is its error code (``AccessDenied``...)."""
+    """STS returned an error document; ``code`` is its error code (``AccessDenied``...)."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)

@@ -1,7 +1,7 @@
 """``shibaws configure``: store a profile's login settings in ~/.aws/config.
 
-With options it writes what they give and asks nothing. With none, in a
-terminal, it asks with questionary prompts that show the stored values.
+With options it writes their values and prompts for nothing. With none, in a
+terminal, it prompts with questionary, offering the stored values.
 """
 
 from __future__ import annotations
@@ -192,4 +192,4 @@ def _report(profile: str, values: dict[str, str | None], switch: bool | None) ->
             file=sys.stderr,
         )
     elif switch is False:
-        print(f"Profile [{profile}] now holds static keys after each login.", file=sys.stderr)
+        print(f"Profile [{profile}] now gets static keys at each login.", file=sys.stderr)
