@@ -1,4 +1,4 @@
-"""What page handlers share: a snapshot of the current page and the handler protocol.
+"""Page snapshots and the protocol that every page handler implements.
 
 A snapshot is taken with one script call per poll, so recognising a page
 costs one round trip to the browser however many selectors are tried.
@@ -89,7 +89,7 @@ class PageSnapshot:
 
 @dataclass
 class LoginContext:
-    """What handlers need to act for the user, and how they tell the user things."""
+    """Inputs and callbacks that handlers use to act for the user."""
 
     username: str
     password: str = field(repr=False)

@@ -1,8 +1,8 @@
 """Duo Universal Prompt: every method, the Verified Push code, retries and the trust question.
 
-Duo's prompt is a single-page app: elements appear after load and change in
-place, so each poll looks at what is shown now and acts on it at most once
-per screen (actions are marked on the page and cleared on a retry).
+Duo's prompt is a single-page app whose elements appear after load and change
+in place. So each poll looks at what is shown now and acts on it at most once
+per screen. Actions are marked on the page and cleared on a retry.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from shibaws.pages.selectors import Section
 
 logger = logging.getLogger(__name__)
 
-# Which method-list entries serve each --duo-method, in order of preference.
+# Method-list entries for each --duo-method, in order of preference.
 METHOD_KEYS = {
     "push": ("push_method",),
     "passcode": ("passcode_method", "token_method"),
