@@ -20,7 +20,7 @@ MAX_PASSWORD_FILE_BYTES = 4096
 
 @dataclass(frozen=True)
 class PasswordSource:
-    """Where the password comes from: a file, standard input, or else a prompt."""
+    """Source of the password: a file, standard input, or else a prompt."""
 
     file: Path | None = None
     stdin: bool = False

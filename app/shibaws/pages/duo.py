@@ -122,7 +122,7 @@ class DuoUniversalPrompt:
         context.notify(
             f"The Duo request {what}; trying again ({self._retries_used} of {context.retries})."
         )
-        context.notices.clear()  # say again what to do on the new request
+        context.notices.clear()  # repeat the instructions for the new request
         mark_acted(driver, "retry")
         clicked = click_first(driver, self._s["try_again"]) or click_matching(
             driver, ("button", "a"), self._s["try_again_texts"][0]
