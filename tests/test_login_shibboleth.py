@@ -10,6 +10,7 @@ import pytest
 
 from login_helpers import RunningLogin, login_env, run_shibaws
 from servers.shib_fixtures import ShibDuo
+from servers.proxy import RecordingProxy
 from servers.strict_sts import StrictSts, StsCall
 from shibaws.exitcodes import ExitCode
 
@@ -271,6 +272,34 @@ def test_other_profiles_kept(world: tuple[ShibDuo, StrictSts], aws_home: Path) -
     )
     assert result.returncode == 0, result.stderr
     assert (aws_home / "credentials").read_text().startswith(original)
+
+
+def test_browser_and_sts_use_proxy(
+    world: tuple[ShibDuo, StrictSts], aws_home: Path, recording_proxy: RecordingProxy
+) -> None:
+    shib, sts = world
+    env = login_env(aws_home, sts.endpoint_url)
+    env["HTTP_PROXY"] = recording_proxy.url
+    env.pop("NO_PROXY", None)
+    env.pop("no_proxy", None)
+    result = run_shibaws(_args(shib, "alice"), env, "alice-pass\n")
+    assert result.returncode == 0, result.stderr
+    lines = recording_proxy.lines()
+    assert any(line.startswith(f"GET {shib.idp_base}/idp/profile/") for line in lines)
+    assert any(line.startswith(f"GET {shib.duo_base}/") for line in lines)
+    assert f"POST {sts.endpoint_url}/" in lines
+
+
+def test_no_proxy_keeps_browser_direct(
+    world: tuple[ShibDuo, StrictSts], aws_home: Path, recording_proxy: RecordingProxy
+) -> None:
+    shib, sts = world
+    env = login_env(aws_home, sts.endpoint_url)
+    env["HTTP_PROXY"] = recording_proxy.url
+    env["NO_PROXY"] = "127.0.0.1,127.0.0.2,127.0.0.3"
+    result = run_shibaws(_args(shib, "alice"), env, "alice-pass\n")
+    assert result.returncode == 0, result.stderr
+    assert recording_proxy.lines() == []
 
 
 def test_parallel_logins_both_written(world: tuple[ShibDuo, StrictSts], aws_home: Path) -> None:

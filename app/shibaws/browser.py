@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from shibaws.errors import BrowserFailed, UsageError
+from shibaws.proxy import proxy_preferences
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,8 @@ def _start_driver(settings: BrowserSettings, profile: Path, environment: dict[st
     options = Options()
     options.binary_location = str(find_firefox())
     options.enable_bidi = True
+    # Selenium talks to geckodriver on localhost; a user's HTTP_PROXY must not carry that.
+    options.ignore_local_proxy_environment_variables()
     # Navigation returns at once; the login walk waits on page conditions itself.
     options.page_load_strategy = "none"
     options.add_argument("-profile")
@@ -215,8 +218,17 @@ def _start_driver(settings: BrowserSettings, profile: Path, environment: dict[st
         options.add_argument("-headless")
     for name, value in QUIET_PREFERENCES.items():
         options.set_preference(name, value)
+    for name, setting in proxy_preferences(environment).items():
+        assert isinstance(setting, str | int | bool)
+        options.set_preference(name, setting)
 
-    service = Service(
+    class QuietService(Service):
+        def send_remote_shutdown_command(self) -> None:
+            # Selenium's shutdown request uses urllib, which would send it through a
+            # user's HTTP_PROXY; stop() terminates geckodriver right after anyway.
+            return
+
+    service = QuietService(
         executable_path=str(find_geckodriver()),
         env=environment,
         log_output=subprocess.DEVNULL,
