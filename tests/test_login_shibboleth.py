@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from login_helpers import RunningLogin, login_env, run_shibaws
-from servers.shib_fixtures import ShibDuo
 from servers.proxy import RecordingProxy
+from servers.shib_fixtures import ShibDuo
 from servers.strict_sts import StrictSts, StsCall
 from shibaws.exitcodes import ExitCode
 
