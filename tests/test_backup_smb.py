@@ -482,16 +482,8 @@ def smb_bucket(s3_env: S3Server) -> str:
     return name
 
 
-@pytest.fixture
-def password_file(samba_server: SambaServer, tmp_path: Path) -> Path:
-    path = tmp_path / "smb-password"
-    path.write_text(samba_server.password + "\n")
-    path.chmod(0o600)
-    return path
-
-
 def test_backup_cli_copies_share_to_s3(
-    samba_folder: SambaFolder, s3_env: S3Server, smb_bucket: str, password_file: Path
+    samba_folder: SambaFolder, s3_env: S3Server, smb_bucket: str, samba_password_file: Path
 ) -> None:
     contents = write_tree(samba_folder.local, AWKWARD_NAMES)
     destination = f"s3://{smb_bucket}/share"
@@ -501,7 +493,7 @@ def test_backup_cli_copies_share_to_s3(
             "backup",
             "--path-style",
             "--smb-password-file",
-            str(password_file),
+            str(samba_password_file),
             samba_folder.url,
             destination,
         ]
@@ -515,11 +507,11 @@ def test_backup_cli_second_run_copies_nothing(
     samba_folder: SambaFolder,
     s3_env: S3Server,
     smb_bucket: str,
-    password_file: Path,
+    samba_password_file: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     write_tree(samba_folder.local, AWKWARD_NAMES)
-    argv = ["backup", "--path-style", "--smb-password-file", str(password_file)]
+    argv = ["backup", "--path-style", "--smb-password-file", str(samba_password_file)]
     argv += [samba_folder.url, f"s3://{smb_bucket}/share"]
     assert main(argv) == ExitCode.OK
     capsys.readouterr()
@@ -534,7 +526,7 @@ def test_backup_cli_config_file_with_share(
     samba_folder: SambaFolder,
     s3_env: S3Server,
     smb_bucket: str,
-    password_file: Path,
+    samba_password_file: Path,
     tmp_path: Path,
 ) -> None:
     contents = write_tree(samba_folder.local, ["one/a.txt", "two/b.txt", "two/c d.txt"])
@@ -547,7 +539,7 @@ server = "{server.host}"
 port = {server.port}
 share = "{server.share}"
 user = "{server.username}"
-password_file = "{password_file}"
+password_file = "{samba_password_file}"
 
 [s3]
 path_style = true
@@ -577,7 +569,7 @@ def test_backup_cli_source_error_deletes_nothing(
     samba_folder: SambaFolder,
     s3_env: S3Server,
     smb_bucket: str,
-    password_file: Path,
+    samba_password_file: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     failure: str,
@@ -586,11 +578,14 @@ def test_backup_cli_source_error_deletes_nothing(
     destination = f"s3://{smb_bucket}/share"
     base = ["backup", "--path-style", "--delete", "--force-delete"]
     assert (
-        main([*base, "--smb-password-file", str(password_file), samba_folder.url, destination]) == 0
+        main(
+            [*base, "--smb-password-file", str(samba_password_file), samba_folder.url, destination]
+        )
+        == 0
     )
     capsys.readouterr()
 
-    url, secret = samba_folder.url, password_file
+    url, secret = samba_folder.url, samba_password_file
     if failure == "wrong password":
         secret = tmp_path / "wrong"
         secret.write_text("not-the-password")

@@ -14,6 +14,7 @@ from shibaws.commands import (
     exec_command,
     login,
     logout,
+    schedule,
     status,
 )
 
@@ -46,4 +47,5 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_parser(subparsers, common)
     console_command.add_parser(subparsers, common)
     backup.add_parser(subparsers, common)
+    schedule.add_parser(subparsers, common)
     return parser

@@ -248,3 +248,12 @@ def samba_folder(samba_server: SambaServer) -> SambaFolder:
     account = pwd.getpwnam(samba_server.username)
     os.chown(local, account.pw_uid, account.pw_gid)
     return SambaFolder(server=samba_server, local=local, relative=relative)
+
+
+@pytest.fixture
+def samba_password_file(samba_server: SambaServer, tmp_path: Path) -> Path:
+    """A 0600 file with the share user's password, as --smb-password-file takes it."""
+    path = tmp_path / "smb-password"
+    path.write_text(samba_server.password + "\n")
+    path.chmod(0o600)
+    return path
