@@ -24,11 +24,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.firefox.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from servers.duo import DUO_TEXTS
+from servers.duo import DUO_TEXTS, PushBehaviour
+from servers.duo_traditional import FRAME_TEXTS
 from servers.shib_fixtures import ShibDuo
-from servers.shibboleth import UNKNOWN_USERNAME, WRONG_PASSWORD
+from servers.shib_pages import EXPIRING_PASSWORD
+from servers.shibboleth import LOST_SESSION, UNKNOWN_USERNAME, WRONG_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -289,7 +291,7 @@ def test_duo_prompt_rendered_by_script(firefox: WebDriver, shib_duo: ShibDuo) ->
         initial_html = response.read().decode()
     assert 'id="root"' in initial_html
     assert "header-text" not in initial_html
-    device = firefox.find_element(By.CSS_SELECTOR, ".device-name").text
+    device = firefox.find_element(By.CSS_SELECTOR, ".phone-name").text
     assert '"iOS"' in device
     firefox.find_element(By.CSS_SELECTOR, ".other-options-link").click()
     assert wait_for(firefox, lambda d: find(d, "[data-testid='test-id-push']"))
@@ -376,7 +378,9 @@ def test_duo_passcode_method(firefox: WebDriver, shib_duo: ShibDuo) -> None:
     shib_duo.add_passcode("123456")
     log_in(firefox, shib_duo, "alice", "pw")
     wait_for(firefox, lambda d: find(d, ".other-options-link")).click()
-    wait_for(firefox, lambda d: find(d, "[data-testid='test-id-mobile-otp'] button")).click()
+    wait_for(
+        firefox, lambda d: find(d, "[data-testid='test-id-mobile-otp'] a.auth-method-link")
+    ).click()
 
     field = wait_for(firefox, lambda d: find(d, ".passcode-input"))
     field.send_keys("123456")
@@ -399,3 +403,498 @@ def test_duo_rejects_forged_callback(firefox: WebDriver, shib_duo: ShibDuo) -> N
     assert wait_for(firefox, lambda d: "Authentication Error" in d.title)
     assert shib_duo.idp.duo_failures == 1
     assert shib_duo.posts_received_at_sign_in == []
+
+
+# --- Duo Universal Prompt: methods, devices, cookies ------------------------------------
+
+
+def other_options(driver: WebDriver) -> None:
+    wait_for(driver, lambda d: find(d, ".other-options-link")).click()
+    wait_for(driver, lambda d: find(d, "ul.all-auth-methods-list"))
+
+
+def method_item(driver: WebDriver, method: str, device_key: str | None = None) -> WebElement:
+    css = f"li[data-testid='test-id-{method}']"
+    if device_key is not None:
+        css += f"[data-device='{device_key}']"
+    return wait_for(driver, lambda d: find(d, css))
+
+
+def enter_passcode(driver: WebDriver, passcode: str) -> None:
+    wait_for(driver, lambda d: find(d, ".passcode-input")).send_keys(passcode)
+    driver.find_element(By.CSS_SELECTOR, ".verify-button").click()
+
+
+def test_duo_method_list_per_device(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_devices(["iOS", "Android"])
+    shib_duo.set_push_behaviour("timeout")
+    log_in(firefox, shib_duo, "alice", "pw")
+    other_options(firefox)
+
+    items = firefox.find_elements(By.CSS_SELECTOR, ".all-auth-methods-list li.auth-method-wrapper")
+    test_ids = [item.get_attribute("data-testid") for item in items]
+    for method in ("push", "mobile-otp", "sms", "phone"):
+        assert test_ids.count(f"test-id-{method}") == 2
+    assert test_ids.count("test-id-token") == 1
+    android_push = method_item(firefox, "push", "phone2")
+    assert "Android" in android_push.find_element(By.CSS_SELECTOR, ".method-description").text
+    assert android_push.find_element(By.CSS_SELECTOR, ".method-label").text == "Duo Push"
+
+    Select(firefox.find_element(By.ID, "device-filter")).select_by_value("phone2")
+    filtered = firefox.find_elements(By.CSS_SELECTOR, "li[data-device]")
+    assert {item.get_attribute("data-device") for item in filtered} == {"phone2"}
+
+
+def test_duo_push_to_chosen_device(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_devices(["iOS", "Android"])
+    shib_duo.set_push_behaviour("timeout")
+    log_in(firefox, shib_duo, "alice", "pw")
+    other_options(firefox)
+
+    shib_duo.set_push_behaviour("approve", after_seconds=0.5)
+    method_item(firefox, "push", "phone2").click()
+    assert wait_for(firefox, lambda d: '"Android"' in (header_text(d, ".phone-name") or ""))
+    approve_and_reach_sign_in(firefox, shib_duo)
+
+    assert shib_duo.pushes_sent_to == ["iOS", "Android"]
+
+
+def test_duo_phone_call_approved(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_push_behaviour("timeout")
+    log_in(firefox, shib_duo, "alice", "pw")
+    other_options(firefox)
+
+    shib_duo.set_push_behaviour("approve", after_seconds=1.0)
+    method_item(firefox, "phone").click()
+    assert wait_for(firefox, lambda d: header_text(d) == DUO_TEXTS["call_header"])
+    approve_and_reach_sign_in(firefox, shib_duo)
+
+    assert shib_duo.calls_made == ["iOS"]
+    assert shib_duo.push_count == 1
+
+
+def test_duo_phone_call_denied_try_again(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_push_behaviour("timeout")
+    log_in(firefox, shib_duo, "alice", "pw")
+    other_options(firefox)
+
+    shib_duo.set_push_behaviour("deny")
+    method_item(firefox, "phone").click()
+    assert wait_for(
+        firefox, lambda d: header_text(d, "#error-view-header-text") == DUO_TEXTS["denied_header"]
+    )
+    assert (
+        firefox.find_element(By.CSS_SELECTOR, ".message-text").text
+        == (DUO_TEXTS["call_denied_message"])
+    )
+    shib_duo.set_push_behaviour("approve")
+    firefox.find_element(By.CSS_SELECTOR, ".try-again-button").click()
+    approve_and_reach_sign_in(firefox, shib_duo)
+
+    assert shib_duo.calls_made == ["iOS", "iOS"]
+
+
+def test_duo_sms_passcode(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_push_behaviour("timeout")
+    log_in(firefox, shib_duo, "alice", "pw")
+    other_options(firefox)
+    method_item(firefox, "sms").click()
+
+    assert shib_duo.wait_for_sms()
+    assert wait_for(firefox, lambda d: header_text(d) == DUO_TEXTS["sms_header"])
+    passcode = shib_duo.sms_passcodes()[-1]
+    assert re.fullmatch(r"\d{7}", passcode)
+    enter_passcode(firefox, passcode)
+    approve_and_reach_sign_in(firefox, shib_duo)
+
+    assert shib_duo.passcode_attempts[-1].method == "sms"
+    assert shib_duo.passcode_attempts[-1].accepted is True
+
+
+def test_duo_token_passcode_invalid_then_valid(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_push_behaviour("timeout")
+    shib_duo.add_passcode("445566")
+    log_in(firefox, shib_duo, "alice", "pw")
+    other_options(firefox)
+    method_item(firefox, "token").click()
+    assert wait_for(firefox, lambda d: header_text(d) == DUO_TEXTS["token_header"])
+
+    enter_passcode(firefox, "000000")
+    error = wait_for(firefox, lambda d: find(d, ".error-message"))
+    assert error.text == DUO_TEXTS["passcode_invalid"]
+    enter_passcode(firefox, "445566")
+    approve_and_reach_sign_in(firefox, shib_duo)
+
+    assert [a.accepted for a in shib_duo.passcode_attempts] == [False, True]
+    assert {a.method for a in shib_duo.passcode_attempts} == {"token"}
+
+
+def test_duo_starts_with_last_method(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_sso(False)
+    shib_duo.set_push_behaviour("timeout")
+    shib_duo.add_passcode("111111")
+    log_in(firefox, shib_duo, "alice", "pw")
+    other_options(firefox)
+    method_item(firefox, "mobile-otp").click()
+    enter_passcode(firefox, "111111")
+    approve_and_reach_sign_in(firefox, shib_duo)
+
+    log_in(firefox, shib_duo, "alice", "pw")
+    assert wait_for(firefox, lambda d: header_text(d) == DUO_TEXTS["passcode_header"])
+    assert find(firefox, ".passcode-input") is not None
+    assert shib_duo.push_count == 1
+
+
+def test_duo_locked_out_message(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_locked_out(True)
+    log_in(firefox, shib_duo, "alice", "pw")
+
+    assert wait_for(
+        firefox, lambda d: header_text(d, "#error-view-header-text") == DUO_TEXTS["locked_header"]
+    )
+    message = firefox.find_element(By.CSS_SELECTOR, ".message-text").text
+    assert "locked out" in message
+    assert find(firefox, ".try-again-button") is None
+    assert shib_duo.push_count == 0
+
+
+def test_duo_verified_push_retry_new_code(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_push_behaviour("verified")
+    log_in(firefox, shib_duo, "alice", "pw")
+    first = wait_for(firefox, lambda d: find(d, ".verification-code")).text
+    shib_duo.phone_enter_code("999" if first != "999" else "000")
+    wait_for(firefox, lambda d: find(d, ".try-again-button")).click()
+
+    second = wait_for(
+        firefox,
+        lambda d: (e := find(d, ".verification-code")) is not None and e.text != first and e.text,
+    )
+    assert second == shib_duo.current_verified_code()
+    shib_duo.phone_enter_code(second)
+    approve_and_reach_sign_in(firefox, shib_duo)
+
+    assert shib_duo.push_count == 2
+
+
+def test_duo_trusted_browser_skips_prompt(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_sso(False)
+    log_in(firefox, shib_duo, "alice", "pw")
+    wait_for(firefox, lambda d: find(d, "#trust-browser-button")).click()
+    wait_for(firefox, lambda d: shib_duo.posts_received_at_sign_in)
+
+    log_in(firefox, shib_duo, "alice", "pw")
+    wait_for(firefox, lambda d: len(shib_duo.posts_received_at_sign_in) == 2)
+
+    assert shib_duo.trust_choices == [True]
+    assert shib_duo.remembered_skips == 1
+    assert shib_duo.push_count == 1
+
+
+def test_idp_sso_session_skips_password_and_duo(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    log_in(firefox, shib_duo, "alice", "pw")
+    approve_and_reach_sign_in(firefox, shib_duo)
+
+    firefox.get(shib_duo.start_url)
+    wait_for(firefox, lambda d: len(shib_duo.posts_received_at_sign_in) == 2)
+    firefox.get(f"{shib_duo.idp_base}/idp/")
+    cookie = firefox.get_cookie("shib_idp_session")
+
+    assert shib_duo.password_logins == 1
+    assert shib_duo.sso_logins == 1
+    assert shib_duo.push_count == 1
+    assert cookie is not None
+    assert "expiry" not in cookie
+
+
+# --- Duo traditional prompt (iframe) ----------------------------------------------------
+
+
+def enter_duo_frame(driver: WebDriver) -> WebElement:
+    """Switch into ``iframe#duo_iframe`` once its prompt is loaded; return the frame element."""
+    frame = wait_for(driver, lambda d: find(d, "iframe#duo_iframe"))
+    driver.switch_to.frame(frame)
+    wait_for(driver, lambda d: find(d, ".push-label button.auth-button"))
+    return frame
+
+
+def frame_message(driver: WebDriver) -> str | None:
+    # Read in one script call: the frame replaces its message line on every status poll.
+    text = driver.execute_script(
+        "const e = document.querySelector('#messages-view .message-content');"
+        "return e ? e.textContent : null;"
+    )
+    return str(text) if text else None
+
+
+@pytest.fixture
+def traditional(firefox: WebDriver, shib_duo: ShibDuo) -> Iterator[ShibDuo]:
+    """The stand-ins in traditional-prompt mode with user alice; leaves Firefox outside frames."""
+    shib_duo.set_duo_mode("traditional")
+    shib_duo.add_user("alice", "pw", [ROLE])
+    try:
+        yield shib_duo
+    finally:
+        firefox.switch_to.default_content()
+
+
+def test_duo_traditional_frame_markup(firefox: WebDriver, traditional: ShibDuo) -> None:
+    log_in(firefox, traditional, "alice", "pw")
+    frame = wait_for(firefox, lambda d: find(d, "iframe#duo_iframe"))
+
+    assert frame.get_attribute("data-host") == traditional.duo_base.removeprefix("http://")
+    assert re.fullmatch(
+        r"TX\|[^|]+\|[0-9a-f]{40}:APP\|[^|]+\|[0-9a-f]{40}",
+        str(frame.get_attribute("data-sig-request")),
+    )
+    assert firefox.find_element(By.CSS_SELECTOR, "form#duo_form").get_attribute("method") == "post"
+    enter_duo_frame(firefox)
+    assert find(firefox, "select[name='device']") is None
+    assert firefox.find_element(By.CSS_SELECTOR, ".push-label button.auth-button").text == (
+        "Send Me a Push"
+    )
+    assert (
+        firefox.find_element(By.CSS_SELECTOR, ".phone-label button.auth-button").text == "Call Me"
+    )
+    assert firefox.find_element(By.CSS_SELECTOR, ".passcode-label button.auth-button").text == (
+        "Enter a Passcode"
+    )
+    remember = firefox.find_element(By.NAME, "dampen_choice")
+    assert remember.get_attribute("type") == "checkbox"
+    assert (
+        "Remember me for 30 days" in firefox.find_element(By.CSS_SELECTOR, ".stay-logged-in").text
+    )
+
+
+def test_duo_traditional_push_reaches_sign_in(firefox: WebDriver, traditional: ShibDuo) -> None:
+    traditional.set_push_behaviour("approve", after_seconds=0.5)
+    log_in(firefox, traditional, "alice", "pw")
+    enter_duo_frame(firefox)
+    firefox.find_element(By.CSS_SELECTOR, ".push-label button.auth-button").click()
+
+    assert wait_for(firefox, lambda d: frame_message(d) == FRAME_TEXTS["pushed"])
+    firefox.switch_to.default_content()
+    wait_for(firefox, lambda d: traditional.posts_received_at_sign_in)
+    assert traditional.push_count == 1
+    assert traditional.trust_choices == [False]
+
+
+def test_duo_traditional_device_select_call(firefox: WebDriver, traditional: ShibDuo) -> None:
+    traditional.set_devices(["iOS", "Desk phone"])
+    log_in(firefox, traditional, "alice", "pw")
+    enter_duo_frame(firefox)
+    Select(firefox.find_element(By.NAME, "device")).select_by_visible_text(
+        "Desk phone (\u2022\u2022\u2022-\u2022\u2022\u2022-0124)"
+    )
+    firefox.find_element(By.CSS_SELECTOR, ".phone-label button.auth-button").click()
+
+    firefox.switch_to.default_content()
+    wait_for(firefox, lambda d: traditional.posts_received_at_sign_in)
+    assert traditional.calls_made == ["Desk phone"]
+
+
+def test_duo_traditional_passcode(firefox: WebDriver, traditional: ShibDuo) -> None:
+    traditional.add_passcode("7654321")
+    log_in(firefox, traditional, "alice", "pw")
+    enter_duo_frame(firefox)
+    button = firefox.find_element(By.CSS_SELECTOR, ".passcode-label button.auth-button")
+    button.click()
+    field = wait_for(
+        firefox, lambda d: (e := find(d, "input[name='passcode']")) and e.is_displayed() and e
+    )
+    field.send_keys("1111111")
+    button.click()
+    assert wait_for(firefox, lambda d: frame_message(d) == FRAME_TEXTS["passcode_invalid"])
+
+    field.clear()
+    field.send_keys("7654321")
+    button.click()
+    firefox.switch_to.default_content()
+    wait_for(firefox, lambda d: traditional.posts_received_at_sign_in)
+    assert [a.accepted for a in traditional.passcode_attempts] == [False, True]
+
+
+@pytest.mark.parametrize(("behaviour", "message"), [("deny", "denied"), ("timeout", "timeout")])
+def test_duo_traditional_failure_messages(
+    firefox: WebDriver, traditional: ShibDuo, behaviour: PushBehaviour, message: str
+) -> None:
+    traditional.set_push_behaviour(behaviour)
+    traditional.set_push_timeout(1.0)
+    log_in(firefox, traditional, "alice", "pw")
+    enter_duo_frame(firefox)
+    firefox.find_element(By.CSS_SELECTOR, ".push-label button.auth-button").click()
+
+    assert wait_for(firefox, lambda d: frame_message(d) == FRAME_TEXTS[message])
+    assert traditional.posts_received_at_sign_in == []
+
+
+def test_duo_traditional_locked_out(firefox: WebDriver, traditional: ShibDuo) -> None:
+    traditional.set_locked_out(True)
+    log_in(firefox, traditional, "alice", "pw")
+    enter_duo_frame(firefox)
+
+    assert frame_message(firefox) == FRAME_TEXTS["locked_out"]
+    assert (
+        firefox.find_element(By.CSS_SELECTOR, ".push-label button.auth-button").is_enabled()
+        is False
+    )
+
+
+def test_duo_traditional_remember_me_skips_frame(firefox: WebDriver, traditional: ShibDuo) -> None:
+    traditional.set_sso(False)
+    log_in(firefox, traditional, "alice", "pw")
+    enter_duo_frame(firefox)
+    firefox.find_element(By.NAME, "dampen_choice").click()
+    firefox.find_element(By.CSS_SELECTOR, ".push-label button.auth-button").click()
+    firefox.switch_to.default_content()
+    wait_for(firefox, lambda d: traditional.posts_received_at_sign_in)
+
+    log_in(firefox, traditional, "alice", "pw")
+    wait_for(firefox, lambda d: len(traditional.posts_received_at_sign_in) == 2)
+    assert traditional.trust_choices == [True]
+    assert traditional.remembered_skips == 1
+    assert traditional.push_count == 1
+
+
+# --- IdP pages between the password and AWS ---------------------------------------------
+
+
+def test_idp_consent_page_accept(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE], session_name="alice@example.edu")
+    shib_duo.set_interstitials(consent=True)
+    log_in(firefox, shib_duo, "alice", "pw")
+    wait_for(firefox, lambda d: find(d, "#dont-trust-browser-button")).click()
+
+    wait_for(firefox, lambda d: find(d, "input[name='_shib_idp_consentOptions']"))
+    names = [
+        cell.text
+        for cell in firefox.find_elements(By.CSS_SELECTOR, "#attributeRelease tbody td:first-child")
+    ]
+    assert names == ["AWS Role", "AWS Role Session Name", "AWS Session Duration"]
+    assert ROLE in firefox.find_element(By.ID, "attributeRelease").text
+    assert find(firefox, "input[name='_eventId_AttributeReleaseRejected']") is not None
+    firefox.find_element(By.CSS_SELECTOR, "input[name='_eventId_proceed']").click()
+    wait_for(firefox, lambda d: shib_duo.posts_received_at_sign_in)
+
+    assert shib_duo.consent_given == [True]
+    assert shib_duo.consent_options == ["_shib_idp_doNotRememberConsent"]
+
+
+def test_idp_consent_reject_stops(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_interstitials(consent=True)
+    log_in(firefox, shib_duo, "alice", "pw")
+    wait_for(firefox, lambda d: find(d, "#dont-trust-browser-button")).click()
+    wait_for(firefox, lambda d: find(d, "input[name='_eventId_AttributeReleaseRejected']")).click()
+
+    assert wait_for(firefox, lambda d: "Attribute Release Rejected" in d.title)
+    assert shib_duo.consent_given == [False]
+    assert shib_duo.posts_received_at_sign_in == []
+
+
+def test_idp_consent_remembered_skips_page(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_interstitials(consent=True)
+    log_in(firefox, shib_duo, "alice", "pw")
+    wait_for(firefox, lambda d: find(d, "#dont-trust-browser-button")).click()
+    wait_for(firefox, lambda d: find(d, "#_shib_idp_rememberConsent")).click()
+    firefox.find_element(By.CSS_SELECTOR, "input[name='_eventId_proceed']").click()
+    wait_for(firefox, lambda d: shib_duo.posts_received_at_sign_in)
+
+    firefox.get(shib_duo.start_url)
+    wait_for(firefox, lambda d: len(shib_duo.posts_received_at_sign_in) == 2)
+    assert shib_duo.consent_given == [True]
+    assert shib_duo.sso_logins == 1
+
+
+def test_idp_expiring_password_continues_alone(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_push_behaviour("timeout")
+    shib_duo.set_interstitials(expiring_password=True, expiring_password_seconds=1)
+    log_in(firefox, shib_duo, "alice", "pw")
+
+    heading = wait_for(firefox, lambda d: find(d, ".content h2"))
+    assert heading.text == EXPIRING_PASSWORD
+    refresh = firefox.find_element(By.CSS_SELECTOR, "meta[http-equiv='refresh']")
+    assert str(refresh.get_attribute("content")).startswith("1;url=")
+    assert wait_for(firefox, lambda d: header_text(d) == DUO_TEXTS["push_header"])
+
+
+def test_idp_terms_of_use_needs_checkbox(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_interstitials(terms_of_use=True)
+    log_in(firefox, shib_duo, "alice", "pw")
+    wait_for(firefox, lambda d: find(d, "#dont-trust-browser-button")).click()
+
+    accept = wait_for(firefox, lambda d: find(d, "input#accept[name='_shib_idp_consentIds']"))
+    assert accept.get_attribute("required") is not None
+    submit = firefox.find_element(By.CSS_SELECTOR, "input[name='_eventId_proceed']")
+    submit.click()
+    assert find(firefox, "input#accept") is not None
+    assert shib_duo.tou_accepted == []
+    accept.click()
+    submit.click()
+    wait_for(firefox, lambda d: shib_duo.posts_received_at_sign_in)
+
+    assert shib_duo.tou_accepted == ["alice"]
+
+
+def test_idp_stale_request_once(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_push_behaviour("timeout")
+    shib_duo.set_interstitials(stale_request_once=True)
+    log_in(firefox, shib_duo, "alice", "pw")
+
+    assert wait_for(firefox, lambda d: "Stale Request" in d.title)
+    log_in(firefox, shib_duo, "alice", "pw")
+    assert wait_for(firefox, lambda d: header_text(d) == DUO_TEXTS["push_header"])
+    assert shib_duo.stale_requests_shown == 1
+
+
+def test_idp_lost_session_once(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_interstitials(lost_session_once=True)
+    log_in(firefox, shib_duo, "alice", "pw")
+    wait_for(firefox, lambda d: find(d, "#dont-trust-browser-button")).click()
+
+    assert wait_for(firefox, lambda d: LOST_SESSION in d.find_element(By.TAG_NAME, "body").text)
+    log_in(firefox, shib_duo, "alice", "pw")
+    approve_and_reach_sign_in(firefox, shib_duo)
+    assert shib_duo.lost_sessions_shown == 1
+
+
+def test_idp_client_storage_pages(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_interstitials(client_storage=True)
+    read_page = FlowClient().get(shib_duo.start_url)
+    document = lxml.html.fromstring(read_page.body)
+
+    assert document.findtext(".//title") == "Loading Session Information"
+    assert document.body.get("onload") == "doLoad()"
+    assert document.forms[0].xpath(".//input[@name='shib_idp_ls_supported']/@type") == ["hidden"]
+    log_in(firefox, shib_duo, "alice", "pw")
+    approve_and_reach_sign_in(firefox, shib_duo)
+    assert shib_duo.storage_pages_submitted == ["storage_read", "storage_write"]
+
+
+def test_idp_unknown_page_form(firefox: WebDriver, shib_duo: ShibDuo) -> None:
+    shib_duo.add_user("alice", "pw", [ROLE])
+    shib_duo.set_interstitials(unknown_page=True)
+    log_in(firefox, shib_duo, "alice", "pw")
+    wait_for(firefox, lambda d: find(d, "#dont-trust-browser-button")).click()
+
+    assert wait_for(firefox, lambda d: d.title == "Update Your Security Questions")
+    firefox.find_element(By.ID, "answer1").send_keys("Springfield Elementary")
+    firefox.find_element(By.NAME, "_eventId_proceed").click()
+    wait_for(firefox, lambda d: shib_duo.posts_received_at_sign_in)
+    assert shib_duo.security_questions_saved == 1

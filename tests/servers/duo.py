@@ -9,28 +9,48 @@ What it imitates:
   After approval the page posts to ``/frame/v4/oidc/exit``, which redirects (303) to the
   IdP's ``redirect_uri`` with ``state`` and ``duo_code``.
 - The prompt itself is rendered by script after the page loads, as Duo's React app is,
-  so nothing of it is in the initial HTML. It sends a Duo Push at once ("Check for a
-  Duo Push" in ``#header-text``), shows the Verified Duo Push code in
-  ``.verification-code``, polls ``/frame/v4/status`` with ``fetch``, shows
-  ``#push-success-label`` ("Success!") on approval, then the trust question
-  ("Is this your device?", ``#trust-browser-button`` and ``#dont-trust-browser-button``).
-  A denied or timed-out push shows ``#error-view-header-text`` with a "Try again"
-  button and an "Other options" link; "Other options" lists methods as
-  ``[data-testid="test-id-push"]`` and ``[data-testid="test-id-mobile-otp"]``, the latter
-  leading to ``.passcode-input`` and ``.verify-button``.
+  so nothing of it is in the initial HTML. It starts with the method last used in this
+  browser (a cookie on the Duo origin); a browser without that cookie gets an automatic
+  Duo Push ("Check for a Duo Push" in ``#header-text``). The Verified Duo Push code is in
+  ``.verification-code``, the device in ``.phone-name`` ("Sent to "iOS" (...)"). The page
+  polls ``/frame/v4/status`` with ``fetch``, shows ``#push-success-label`` ("Success!") on
+  approval, then the trust question ("Is this your device?", ``#trust-browser-button`` and
+  ``#dont-trust-browser-button``). A denied or timed-out push or call shows
+  ``#error-view-header-text`` with a "Try again" button and an "Other options" link.
+- "Other options" lists ``ul.all-auth-methods-list`` of ``li.auth-method-wrapper`` items with
+  ``data-testid`` ``test-id-push``, ``test-id-mobile-otp``, ``test-id-phone`` and
+  ``test-id-sms`` once per device, and one ``test-id-token`` (hardware token). Each item holds
+  ``a.auth-method-link`` with ``.method-label`` and ``.method-description`` (the device).
+  With several devices a ``select#device-filter`` narrows the list. Passcode methods show
+  ``.passcode-input`` and ``.verify-button``; "Text message passcode" sends a passcode
+  first. A phone call is answered by the simulated phone like a push.
+- "Yes, this is my device" sets a remembered-browser cookie, after which Duo sends the
+  browser straight back to the IdP without a prompt, as a remembered device does.
+- A locked-out user sees only an error view saying the account is locked out.
+- The traditional iframe prompt of Duo Web SDK v2 is served from the same origin; see
+  ``duo_traditional.py``.
 
 Sources: Duo's public guide to the Universal Prompt (guide.duo.com/universal-prompt:
-automatic push, "Other options", the trust question), university help pages (Stanford
-UIT: 60 s to approve. Montclair and CCRI: 6- and 3-digit Verified Push codes),
-and public automation scripts that match these element ids and texts (the ids above,
-"Duo Push timed out", "Try again", "Success!").
+automatic push, last-used method, "Other options", the trust question), university help
+pages (Stanford UIT: 60 s to approve. Montclair and CCRI: 6- and 3-digit Verified Push
+codes. Oklahoma State: "Other options" with per-device entries. Pitt: the locked-out
+message), public automation scripts and browser extensions that match these element ids,
+classes and texts, and the ``auth/prompt`` factor names ("Duo Push", "Phone Call",
+"SMS Passcode") seen in public Duo client libraries.
 
 Thinner than the real thing:
 
 - No real Duo crypto: the ``duo_code`` is exchanged in-process (``exchange_code``), not
   through ``/oauth/v1/token`` with a client-assertion JWT, and no ``id_token`` is issued.
-- No health check, no browser-feature collection, no device-trust or policy checks,
-  no cookies, one device per user, no phone call, SMS, WebAuthn or bypass codes.
+- No health check, no browser-feature collection, no WebAuthn, bypass codes or device
+  management, no lockout counting (``set_locked_out`` switches it), one user's devices
+  shared by every user.
+- Cookie names are the stand-in's own (``duo_last_method``, ``duo_remembered_browser``);
+  the real names are not public. Cookies carry a per-reset epoch, so a browser kept across
+  tests forgets them when the stand-in is reset.
+- Texts that no public source showed are marked NOTE in ``DUO_TEXTS``.
+- NOTE: when the last method was a phone call, the prompt starts by calling at once, like
+  the automatic push; whether real Duo calls without a click is not documented.
 - Status polling responds at once instead of long-polling.
 """
 
@@ -45,21 +65,22 @@ import secrets
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from string import Template
-from typing import Any, ClassVar, Literal, cast
-from urllib.parse import parse_qs, urlencode, urlsplit
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from servers import duo_traditional
+from servers.standin_http import (
+    TEMPLATES,
+    BackgroundHTTPServer,
+    StandInHandler,
+    json_for_script,
+    render_template,
+)
 
 logger = logging.getLogger(__name__)
-
-TEMPLATES = Path(__file__).parent / "templates"
-MAX_BODY_BYTES = 256 * 1024
-MAX_RECORDED_REQUESTS = 2000
 
 PushBehaviour = Literal["approve", "deny", "timeout", "verified"]
 PUSH_BEHAVIOURS: tuple[str, ...] = ("approve", "deny", "timeout", "verified")
@@ -70,6 +91,13 @@ DUO_TEXTS: dict[str, str] = {
     "verified_header": "Enter code in Duo Mobile",
     "verified_hint": "Verify it's you by entering this code in the Duo Mobile app.",
     "sent_to": "Sent to",
+    # NOTE: the call and SMS screens' texts are guesses; public sources only name the
+    # methods ("Phone call", "Text message passcode") and state that the phone rings.
+    "call_header": "Answer the phone call",
+    "calling": "Calling",
+    "sms_header": "Enter a passcode sent by text message",
+    "sms_sent": "Text message sent to",
+    "send_passcode": "Send a passcode",
     "success": "Success!",
     "trust_header": "Is this your device?",
     "trust_hint": "Duo will remember this device, so you will not be asked to verify for a while.",
@@ -79,140 +107,37 @@ DUO_TEXTS: dict[str, str] = {
     # public source showed the Universal Prompt's denied screen. The timeout header is real.
     "denied_header": "Login request denied",
     "denied_message": "The Duo Push was denied on your device.",
+    "call_denied_message": "The phone call ended without approving the login.",
     "timeout_header": "Duo Push timed out",
     "timeout_message": "The Duo Push was not approved in time.",
+    "call_timeout_header": "Phone call timed out",
+    "call_timeout_message": "The phone call was not answered in time.",
+    "locked_header": "Your account is locked out",
+    "locked_message": (
+        "Your account has been locked out due to excessive authentication failures. "
+        "Contact your IT help desk to unlock it."
+    ),
     "try_again": "Try again",
     "other_options": "Other options",
     "other_options_header": "Other options to log in",
+    "all_devices": "All devices",
     "method_push": "Duo Push",
-    "method_passcode": "Duo Mobile passcode",
+    "method_mobile_otp": "Duo Mobile passcode",
+    "method_phone": "Phone call",
+    "method_sms": "Text message passcode",
+    "method_token": "Hardware token",
+    "token_description": "Enter a passcode from your token",
     "passcode_header": "Enter a passcode from Duo Mobile",
+    "token_header": "Enter a passcode from your hardware token",
     "verify": "Verify",
-    "passcode_invalid": "Incorrect passcode. Enter a passcode from Duo Mobile.",
+    "passcode_invalid": "Incorrect passcode. Enter a valid passcode.",
 }
 
-
-class BackgroundHTTPServer:
-    """A ThreadingHTTPServer on a loopback address, served from a daemon thread.
-
-    Handlers reach this object as ``self.server.owner``.
-    """
-
-    handler_class: ClassVar[type[BaseHTTPRequestHandler]]
-
-    def __init__(self, host: str) -> None:
-        if not host.startswith("127."):
-            raise ValueError(f"stand-in servers listen on loopback only, not {host!r}")
-        self._httpd = ThreadingHTTPServer((host, 0), self.handler_class)
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
-        self._httpd.owner = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"{type(self).__name__}-{host}",
-            daemon=True,
-        )
-        self._lock = threading.RLock()
-        self.requests: deque[tuple[str, str]] = deque(maxlen=MAX_RECORDED_REQUESTS)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving and wait up to TIMEOUT seconds for the serving thread."""
-        if self._thread.is_alive():
-            self._httpd.shutdown()
-            self._thread.join(timeout)
-        self._httpd.server_close()
-
-    def record(self, method: str, path: str) -> None:
-        self.requests.append((method, path))
-
-
-class StandInHandler(BaseHTTPRequestHandler):
-    """Shared helpers: bounded body reads, HTML, JSON and redirect responses."""
-
-    # Seconds a connection may stay silent before the handler thread gives up on it.
-    timeout = 10
-    server_version = "StandIn/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s %s", self.address_string(), format % args)
-
-    @property
-    def owner(self) -> Any:
-        return cast(Any, self.server).owner
-
-    def split_path(self) -> tuple[str, dict[str, str]]:
-        parts = urlsplit(self.path)
-        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-        return parts.path, query
-
-    def read_form(self) -> dict[str, str]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            raise ValueError(f"request body of {length} bytes exceeds {MAX_BODY_BYTES}")
-        body = self.rfile.read(length).decode("utf-8") if length else ""
-        return {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
-
-    def cookies(self) -> dict[str, str]:
-        result: dict[str, str] = {}
-        for part in (self.headers.get("Cookie") or "").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name:
-                result[name] = value
-        return result
-
-    def send_body(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def send_html(self, status: int, html: str, headers: Mapping[str, str] | None = None) -> None:
-        self.send_body(status, html.encode("utf-8"), "text/html;charset=utf-8", headers)
-
-    def send_json(self, status: int, document: object) -> None:
-        self.send_body(status, json.dumps(document).encode("utf-8"), "application/json")
-
-    def redirect(
-        self, location: str, status: int = 302, headers: Mapping[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Location", location)
-        self.send_header("Content-Length", "0")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-
-
-def render_template(name: str, **values: str) -> str:
-    """Fill a ``string.Template`` file under templates/. VALUES are inserted without escaping."""
-    return Template((TEMPLATES / name).read_text("utf-8")).substitute(values)
-
-
-def json_for_script(document: object) -> str:
-    """Serialise DOCUMENT for a ``<script type="application/json">`` block."""
-    return (
-        json.dumps(document).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    )
+# Method ids as the prompt's ``data-testid="test-id-<id>"`` spells them.
+MethodId = Literal["push", "mobile-otp", "token", "phone", "sms"]
+METHOD_IDS: tuple[str, ...] = ("push", "mobile-otp", "token", "phone", "sms")
+LAST_METHOD_COOKIE = "duo_last_method"
+REMEMBERED_COOKIE = "duo_remembered_browser"
 
 
 # --- The Duo Web SDK v4 request JWT ------------------------------------------------
@@ -283,20 +208,73 @@ def build_authorize_url(
 
 # --- Duo state --------------------------------------------------------------------
 
+# Seconds a remembered browser stays trusted; real Duo lets the administrator choose.
+REMEMBER_SECONDS = 30 * 24 * 3600
+# Seconds the last-used method is remembered in the browser.
+LAST_METHOD_SECONDS = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Device:
+    """One of the user's Duo devices, as the prompts list it."""
+
+    key: str  # "phone1", "phone2"...: the value Duo's forms post as ``device``
+    name: str  # "iOS", "Android" or a name the user gave it
+    number: str  # the masked number shown beside the name
+
+    @property
+    def label(self) -> str:
+        return f'"{self.name}" ({self.number})'
+
+
+def make_devices(names: Sequence[str]) -> tuple[Device, ...]:
+    """Build devices named NAMES, numbered ``phone1``, ``phone2``... with masked numbers."""
+    if not names:
+        raise ValueError("a Duo user needs at least one device")
+    if len(set(names)) != len(names):
+        raise ValueError(f"device names must be unique, not {list(names)}")
+    return tuple(
+        Device(
+            key=f"phone{index}",
+            name=name,
+            number=f"\u2022\u2022\u2022-\u2022\u2022\u2022-{122 + index:04d}",
+        )
+        for index, name in enumerate(names, start=1)
+    )
+
 
 @dataclass
 class Push:
-    """One Duo Push (or passcode attempt) and the simulated phone's response to it."""
+    """One Duo Push, phone call or passcode attempt, and the simulated phone's response to it."""
 
     txid: str
     sid: str
     created: float
     behaviour: str
     delay: float
+    kind: str = "push"  # "push", "call" or "passcode"
+    device: str = ""  # the device's name
     verification_code: str | None = None
     entered_code: str | None = None
     entered_at: float | None = None
     outcome: str | None = None  # "allow", "deny" or "timeout" once decided
+
+
+@dataclass(frozen=True)
+class PasscodeAttempt:
+    """A passcode typed into a prompt, the method it was typed under, and Duo's verdict."""
+
+    method: str
+    passcode: str
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    """A text message with a passcode that Duo sent to a device."""
+
+    device: str
+    passcode: str
 
 
 @dataclass
@@ -320,11 +298,17 @@ class IssuedCode:
     expires: float
 
 
+@dataclass(frozen=True)
+class RememberedBrowser:
+    username: str
+    expires: float
+
+
 class DuoUniversalPrompt(BackgroundHTTPServer):
-    """The Duo stand-in server plus the control API that plays the user's phone.
+    """The Duo stand-in server (both prompts) plus the control API that plays the user's phone.
 
     Call ``set_push_behaviour`` before the prompt loads to decide how the phone
-    responds to the next pushes.
+    responds to the next pushes and phone calls.
     """
 
     def __init__(
@@ -339,37 +323,52 @@ class DuoUniversalPrompt(BackgroundHTTPServer):
         super().__init__(host)
         self.client_id = client_id
         self.client_secret = client_secret
-        self.device_name = device_name
-        self.device_number = device_number
+        self.default_devices = (Device(key="phone1", name=device_name, number=device_number),)
+        # Integration and secret keys of the traditional prompt's Duo Web SDK v2 integration.
+        self.v2_ikey = "DIWEBSDKV2AAAAAAAAAA"
+        self.v2_skey = "stand-in-web-sdk-v2-secret-0123456789abc"
         self._changed = threading.Condition(self._lock)
         self.reset()
 
     def reset(self) -> None:
-        """Forget transactions and pushes, and restore the default behaviour and timings."""
+        """Forget transactions, pushes and cookies; restore the default behaviour and timings."""
         with self._lock:
             self.transactions: dict[str, DuoTransaction] = {}
+            self.frames: dict[str, duo_traditional.FrameTransaction] = {}
             self.pushes: list[Push] = []
             self.issued_codes: dict[str, IssuedCode] = {}
             self.trust_choices: list[bool] = []
             self.passcodes: set[str] = set()
+            self.sms_codes: set[str] = set()
+            self.sms_messages: list[SmsMessage] = []
+            self.passcode_attempts: list[PasscodeAttempt] = []
+            self.remembered: dict[str, RememberedBrowser] = {}
+            self.remembered_skips = 0
+            self.devices = self.default_devices
+            self.locked_out = False
             self.behaviour: str = "approve"
             self.behaviour_delay = 0.0
-            # Seconds a push stays answerable; real Duo allows about 60.
+            # Seconds a push or call stays answerable; real Duo allows about 60.
             self.push_timeout = 60.0
             self.verified_code_length = 3
+            # Days offered by the traditional prompt's "Remember me for N days" box.
+            self.remember_days = 30
             # Milliseconds between page load and first render, like the React app's start-up.
             self.render_delay_ms = 150
             self.poll_interval_ms = 300
+            # Cookies carry this epoch, so those set before a reset are ignored after it.
+            self.epoch = secrets.token_hex(4)
             self.requests.clear()
 
     # --- control API used by tests ---
 
     def set_push_behaviour(self, behaviour: PushBehaviour, *, after_seconds: float = 0.0) -> None:
-        """Decide how the phone responds to every following push.
+        """Decide how the phone responds to every following push and phone call.
 
         "approve" and "deny" answer AFTER_SECONDS after the push; "timeout" never
         responds; "verified" shows a code and waits for ``phone_enter_code``, then
         approves AFTER_SECONDS later when the code is right and denies it otherwise.
+        A phone call has no code, so "verified" approves a call like "approve".
         """
         if behaviour not in PUSH_BEHAVIOURS:
             raise ValueError(
@@ -379,25 +378,58 @@ class DuoUniversalPrompt(BackgroundHTTPServer):
             self.behaviour = behaviour
             self.behaviour_delay = after_seconds
 
+    def set_devices(self, names: Sequence[str]) -> None:
+        """Give the user the devices NAMES (for example ``["iOS", "Android"]``), in that order."""
+        devices = make_devices(names)
+        with self._lock:
+            self.devices = devices
+
+    def set_locked_out(self, locked_out: bool) -> None:
+        """Lock the user out: both prompts then show only the locked-out message."""
+        with self._lock:
+            self.locked_out = locked_out
+
     def add_passcode(self, passcode: str) -> None:
-        """Accept PASSCODE once on the "Duo Mobile passcode" method."""
+        """Accept PASSCODE once, typed under any passcode method (Duo Mobile, token or SMS)."""
         with self._lock:
             self.passcodes.add(passcode)
+
+    def sms_passcodes(self) -> list[str]:
+        """Return the passcodes Duo sent by text message, oldest first. Only the last is valid."""
+        with self._lock:
+            return [message.passcode for message in self.sms_messages]
 
     @property
     def push_count(self) -> int:
         with self._lock:
-            return sum(1 for push in self.pushes if push.behaviour != "passcode")
+            return sum(1 for push in self.pushes if push.kind == "push")
+
+    @property
+    def pushes_sent_to(self) -> list[str]:
+        """Device names that received a Duo Push, oldest first."""
+        with self._lock:
+            return [push.device for push in self.pushes if push.kind == "push"]
+
+    @property
+    def calls_made(self) -> list[str]:
+        """Device names that Duo phoned, oldest first."""
+        with self._lock:
+            return [push.device for push in self.pushes if push.kind == "call"]
 
     def wait_for_push(self, count: int = 1, timeout: float = 10.0) -> bool:
         """Wait up to TIMEOUT seconds until COUNT pushes were sent; return whether they were."""
         with self._changed:
             return self._changed.wait_for(lambda: self.push_count >= count, timeout)
 
+    def wait_for_sms(self, count: int = 1, timeout: float = 10.0) -> bool:
+        """Wait up to TIMEOUT seconds for COUNT text messages; return whether they were sent."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.sms_messages) >= count, timeout)
+
     def current_verified_code(self) -> str | None:
         """Return the Verified Duo Push code of the latest push, or None for a plain push."""
         with self._lock:
-            pushes = [push for push in self.pushes if push.behaviour != "passcode"]
+            pushes = [push for push in self.pushes if push.kind == "push"]
             return pushes[-1].verification_code if pushes else None
 
     def phone_enter_code(self, code: str) -> None:
@@ -425,7 +457,12 @@ class DuoUniversalPrompt(BackgroundHTTPServer):
             return None
         return issued.username
 
-    # --- used by the handler ---
+    # --- used by the handlers ---
+
+    def device(self, key: str) -> Device:
+        """Return the device posted as KEY, or the first device for an unknown key."""
+        with self._lock:
+            return next((d for d in self.devices if d.key == key), self.devices[0])
 
     def begin_transaction(self, request_jwt: str, client_id: str) -> DuoTransaction:
         if client_id != self.client_id:
@@ -455,39 +492,65 @@ class DuoUniversalPrompt(BackgroundHTTPServer):
             return None
         return transaction
 
-    def start_push(self, sid: str) -> Push:
+    def start_push(self, sid: str, device: Device, kind: str = "push") -> Push:
+        """Send a Duo Push (KIND "push") or place a phone call (KIND "call") to DEVICE."""
         with self._changed:
+            behaviour = self.behaviour
             code = None
-            if self.behaviour == "verified":
-                code = "".join(
-                    secrets.choice("0123456789") for _ in range(self.verified_code_length)
-                )
+            if kind == "call" and behaviour == "verified":
+                behaviour = "approve"
+            if kind == "push" and behaviour == "verified":
+                code = self._new_verification_code(sid)
             push = Push(
                 txid=str(uuid.uuid4()),
                 sid=sid,
                 created=time.monotonic(),
-                behaviour=self.behaviour,
+                behaviour=behaviour,
                 delay=self.behaviour_delay,
+                kind=kind,
+                device=device.name,
                 verification_code=code,
             )
             self.pushes.append(push)
             self._changed.notify_all()
             return push
 
-    def check_passcode(self, sid: str, passcode: str) -> Push:
+    def _new_verification_code(self, sid: str) -> str:
+        # A retry must show a code the user has not seen in this transaction.
+        seen = {p.verification_code for p in self.pushes if p.sid == sid}
+        for _ in range(100):
+            code = "".join(secrets.choice("0123456789") for _ in range(self.verified_code_length))
+            if code not in seen:
+                return code
+        raise RuntimeError("no unused verification code left for this transaction")
+
+    def check_passcode(self, sid: str, passcode: str, method: str) -> Push:
         with self._lock:
-            accepted = passcode in self.passcodes
+            accepted = passcode in self.passcodes or passcode in self.sms_codes
             self.passcodes.discard(passcode)
+            self.sms_codes.discard(passcode)
+            self.passcode_attempts.append(PasscodeAttempt(method, passcode, accepted))
             push = Push(
                 txid=str(uuid.uuid4()),
                 sid=sid,
                 created=time.monotonic(),
                 behaviour="passcode",
                 delay=0.0,
+                kind="passcode",
                 outcome="allow" if accepted else "deny",
             )
             self.pushes.append(push)
             return push
+
+    def send_sms(self, device: Device) -> SmsMessage:
+        """Text a new passcode to DEVICE. A new message invalidates the passcodes sent before."""
+        # Duo's SMS passcodes have 7 digits.
+        message = SmsMessage(device.name, "".join(secrets.choice("0123456789") for _ in range(7)))
+        with self._changed:
+            self.sms_codes = {message.passcode}
+            self.sms_messages.append(message)
+            self._changed.notify_all()
+        return message
 
     def push_status(self, sid: str, txid: str) -> str:
         """Return "pushed", "allow", "deny" or "timeout" for the push TXID, deciding it if due."""
@@ -520,31 +583,84 @@ class DuoUniversalPrompt(BackgroundHTTPServer):
         transaction = self.transaction(sid, xsrf)
         if transaction is None or txid not in transaction.approved_txids:
             return None
-        duo_code = secrets.token_urlsafe(24)
         with self._lock:
             self.trust_choices.append(trusted)
+        return self._issue_code(transaction)
+
+    def finish_remembered(self, transaction: DuoTransaction) -> str:
+        """Return the redirect back to the IdP for a browser Duo remembers, with no prompt."""
+        with self._lock:
+            self.remembered_skips += 1
+        return self._issue_code(transaction)
+
+    def _issue_code(self, transaction: DuoTransaction) -> str:
+        duo_code = secrets.token_urlsafe(24)
+        with self._lock:
             self.issued_codes[duo_code] = IssuedCode(
                 username=transaction.username,
                 client_id=transaction.client_id,
                 redirect_uri=transaction.redirect_uri,
                 expires=time.time() + 60,
             )
-            del self.transactions[sid]
+            self.transactions.pop(transaction.sid, None)
         separator = "&" if "?" in transaction.redirect_uri else "?"
         query = urlencode({"state": transaction.state, "duo_code": duo_code})
         return f"{transaction.redirect_uri}{separator}{query}"
 
-    def prompt_config(self, transaction: DuoTransaction) -> dict[str, object]:
+    def remember_browser(self, username: str) -> str:
+        """Remember a browser for USERNAME; return the cookie value that identifies it."""
+        token = f"{self.epoch}.{secrets.token_urlsafe(24)}"
+        with self._lock:
+            self.remembered[token] = RememberedBrowser(username, time.time() + REMEMBER_SECONDS)
+        return token
+
+    def remembered_user(self, token: str | None) -> str | None:
+        """Return the user whose browser the cookie value TOKEN marks, or None."""
+        with self._lock:
+            entry = self.remembered.get(token or "")
+        if entry is None or entry.expires < time.time():
+            return None
+        return entry.username
+
+    def last_method_cookie(self, method: str, device: Device) -> str:
+        value = f"{self.epoch}.{method}.{device.key}"
+        return f"{LAST_METHOD_COOKIE}={value}; Path=/; Max-Age={LAST_METHOD_SECONDS}; SameSite=Lax"
+
+    def start_method(self, cookie: str | None) -> tuple[str, Device]:
+        """Return the method and device the prompt starts with, from the last-method cookie."""
+        epoch, _, rest = (cookie or "").partition(".")
+        method, _, device_key = rest.partition(".")
+        if epoch != self.epoch or method not in METHOD_IDS:
+            return "push", self.device("")
+        return method, self.device(device_key)
+
+    def prompt_config(
+        self, transaction: DuoTransaction, start_method: str, start_device: Device
+    ) -> dict[str, object]:
         with self._lock:
             return {
                 "sid": transaction.sid,
                 "xsrf": transaction.xsrf,
-                "device_name": self.device_name,
-                "device_number": self.device_number,
+                "devices": [
+                    {"key": d.key, "name": d.name, "number": d.number, "label": d.label}
+                    for d in self.devices
+                ],
+                "start_method": start_method,
+                "start_device": start_device.key,
+                "locked_out": self.locked_out,
                 "render_delay_ms": self.render_delay_ms,
                 "poll_interval_ms": self.poll_interval_ms,
                 "texts": DUO_TEXTS,
             }
+
+
+# Factor names the prompt posts to ``/frame/v4/prompt``, mapped to the method they start.
+FACTOR_METHODS = {
+    "Duo Push": "push",
+    "Phone Call": "phone",
+    "Passcode": "mobile-otp",
+    "SMS Passcode": "sms",
+}
 
 
 class DuoHandler(StandInHandler):
@@ -562,11 +678,8 @@ class DuoHandler(StandInHandler):
         elif path == "/frame/static/prompt.js":
             script = (TEMPLATES / "duo_prompt.js").read_bytes()
             self.send_body(HTTPStatus.OK, script, "text/javascript;charset=utf-8")
-        else:
-            self.send_json(
-                HTTPStatus.NOT_FOUND,
-                {"stat": "FAIL", "code": 40401, "message": "Resource not found"},
-            )
+        elif not duo_traditional.handle_get(self, duo, path, query):
+            self._not_found()
 
     def do_POST(self) -> None:
         duo: DuoUniversalPrompt = self.owner
@@ -578,6 +691,8 @@ class DuoHandler(StandInHandler):
             self.send_json(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"stat": "FAIL", "message": str(error)}
             )
+            return
+        if duo_traditional.handle_post(self, duo, path, form):
             return
 
         transaction = duo.transaction(form.get("sid", query.get("sid", "")), form.get("_xsrf", ""))
@@ -602,19 +717,14 @@ class DuoHandler(StandInHandler):
                 HTTPStatus.OK, {"stat": "OK", "response": {"status_code": status, "result": result}}
             )
         elif path == "/frame/v4/oidc/exit":
-            trusted = form.get("dampen_choice") == "true"
-            location = duo.finish(transaction.sid, transaction.xsrf, form.get("txid", ""), trusted)
-            if location is None:
-                self.send_json(
-                    HTTPStatus.BAD_REQUEST, {"stat": "FAIL", "message": "Transaction not approved"}
-                )
-                return
-            self.redirect(location, HTTPStatus.SEE_OTHER)
+            self._exit(duo, transaction, form)
         else:
-            self.send_json(
-                HTTPStatus.NOT_FOUND,
-                {"stat": "FAIL", "code": 40401, "message": "Resource not found"},
-            )
+            self._not_found()
+
+    def _not_found(self) -> None:
+        self.send_json(
+            HTTPStatus.NOT_FOUND, {"stat": "FAIL", "code": 40401, "message": "Resource not found"}
+        )
 
     def _authorize(self, duo: DuoUniversalPrompt, query: dict[str, str]) -> None:
         try:
@@ -627,6 +737,14 @@ class DuoHandler(StandInHandler):
                 HTTPStatus.BAD_REQUEST, {"stat": "FAIL", "code": 40002, "message": str(error)}
             )
             return
+
+        # A remembered browser goes straight back to the application, as after "Yes, this is
+        # my device" on real Duo, unless the user is locked out.
+        remembered = duo.remembered_user(self.cookies().get(REMEMBERED_COOKIE))
+        if remembered == transaction.username and not duo.locked_out:
+            self.redirect(duo.finish_remembered(transaction), HTTPStatus.SEE_OTHER)
+            return
+
         tx = secrets.token_urlsafe(48)
         self.redirect(
             f"/frame/frameless/v4/auth?{urlencode({'sid': transaction.sid, 'tx': tx})}",
@@ -651,30 +769,64 @@ class DuoHandler(StandInHandler):
         if transaction is None:
             self.send_html(HTTPStatus.BAD_REQUEST, render_template("duo_error.html"))
             return
-        html = render_template(
-            "duo_prompt.html", config=json_for_script(duo.prompt_config(transaction))
+        method, device = duo.start_method(self.cookies().get(LAST_METHOD_COOKIE))
+        config = duo.prompt_config(transaction, method, device)
+        self.send_html(
+            HTTPStatus.OK, render_template("duo_prompt.html", config=json_for_script(config))
         )
-        self.send_html(HTTPStatus.OK, html)
 
     def _prompt(
         self, duo: DuoUniversalPrompt, transaction: DuoTransaction, form: dict[str, str]
     ) -> None:
         factor = form.get("factor", "")
-        if factor == "Duo Push":
-            push = duo.start_push(transaction.sid)
-        elif factor == "Passcode":
-            push = duo.check_passcode(transaction.sid, form.get("passcode", ""))
-        else:
-            logger.info(
-                "Duo stand-in rejected unknown factor %r for sid %s", factor, transaction.sid
-            )
+        method = FACTOR_METHODS.get(factor)
+        if method is None or duo.locked_out:
+            reason = "user is locked out" if duo.locked_out else f"unknown factor {factor!r}"
+            logger.info("Duo stand-in rejected a prompt for sid %s: %s", transaction.sid, reason)
             self.send_json(
                 HTTPStatus.BAD_REQUEST,
-                {"stat": "FAIL", "message_enum": 75, "message": "Unknown method"},
+                {"stat": "FAIL", "message_enum": 75, "message": reason},
             )
             return
-        response = {"txid": push.txid, "verification_code": push.verification_code}
-        self.send_json(HTTPStatus.OK, {"stat": "OK", "response": response})
+
+        device = duo.device(form.get("device", ""))
+        response: dict[str, object]
+        if factor == "SMS Passcode":
+            duo.send_sms(device)
+            response = {"txid": None, "sms_sent": True}
+        elif factor == "Passcode":
+            if form.get("method") in ("mobile-otp", "token", "sms"):
+                method = form["method"]
+            push = duo.check_passcode(transaction.sid, form.get("passcode", ""), method)
+            response = {"txid": push.txid}
+        else:
+            kind = "call" if factor == "Phone Call" else "push"
+            push = duo.start_push(transaction.sid, device, kind)
+            response = {"txid": push.txid, "verification_code": push.verification_code}
+
+        cookie = duo.last_method_cookie(method, device)
+        self.send_json(
+            HTTPStatus.OK, {"stat": "OK", "response": response}, headers={"Set-Cookie": cookie}
+        )
+
+    def _exit(
+        self, duo: DuoUniversalPrompt, transaction: DuoTransaction, form: dict[str, str]
+    ) -> None:
+        trusted = form.get("dampen_choice") == "true"
+        location = duo.finish(transaction.sid, transaction.xsrf, form.get("txid", ""), trusted)
+        if location is None:
+            self.send_json(
+                HTTPStatus.BAD_REQUEST, {"stat": "FAIL", "message": "Transaction not approved"}
+            )
+            return
+        headers = {}
+        if trusted:
+            token = duo.remember_browser(transaction.username)
+            headers["Set-Cookie"] = (
+                f"{REMEMBERED_COOKIE}={token}; Path=/; Max-Age={REMEMBER_SECONDS}; "
+                "HttpOnly; SameSite=Lax"
+            )
+        self.redirect(location, HTTPStatus.SEE_OTHER, headers)
 
 
 DuoUniversalPrompt.handler_class = DuoHandler

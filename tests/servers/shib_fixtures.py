@@ -1,7 +1,9 @@
-"""Pytest fixtures for the Shibboleth IdP and Duo Universal Prompt stand-ins.
+"""Pytest fixtures for the Shibboleth IdP and Duo stand-ins.
 
 ``shib_duo`` gives each test a clean ``ShibDuo``: the servers live for the whole session
 (an RSA key and three servers are made once) and are reset before and after each test.
+A reset also makes the stand-ins ignore cookies set before it (SSO session, Duo's
+remembered browser and last-used method), so a browser kept across tests starts fresh.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from servers.duo import PushBehaviour
+from servers.duo import PasscodeAttempt, PushBehaviour
 from servers.saml_builder import make_signing_key
-from servers.shibboleth import IdPUser, ReceivedPost, ShibbolethDuoStandIn
+from servers.shibboleth import DuoMode, IdPUser, Interstitials, ReceivedPost, ShibbolethDuoStandIn
 
 
 class ShibDuo:
@@ -90,10 +92,112 @@ class ShibDuo:
         """XML of every Response the IdP put on a POST page, oldest first."""
         return list(self.idp.responses_issued)
 
+    # --- IdP pages between the password and AWS ---
+
+    def set_interstitials(
+        self,
+        *,
+        consent: bool = False,
+        expiring_password: bool = False,
+        terms_of_use: bool = False,
+        stale_request_once: bool = False,
+        lost_session_once: bool = False,
+        client_storage: bool = False,
+        unknown_page: bool = False,
+        expiring_password_seconds: int = 2,
+    ) -> None:
+        """Switch the IdP's extra pages on or off; every page not named is switched off.
+
+        - CONSENT: attribute-release page after Duo ("Accept", "Reject"; a remembered
+          consent skips it next time).
+        - EXPIRING_PASSWORD: "Your password will be expiring soon!" after the password,
+          continuing by itself after EXPIRING_PASSWORD_SECONDS (a meta refresh).
+        - TERMS_OF_USE: terms of use after Duo; needs the ``#accept`` box and "Submit".
+        - STALE_REQUEST_ONCE: the next password post gets "Stale Request" and ends the flow;
+          a new start from the start URL works.
+        - LOST_SESSION_ONCE: the next return from Duo gets "...a problem finding your
+          session." and ends the flow.
+        - CLIENT_STORAGE: "Loading Session Information" before the password page and
+          "Saving Session Information" before the POST page, both submitting themselves.
+        - UNKNOWN_PAGE: an "Update Your Security Questions" form after Duo, which no product
+          is expected to know.
+        """
+        with self.idp._lock:
+            self.idp.interstitials = Interstitials(
+                consent=consent,
+                expiring_password=expiring_password,
+                terms_of_use=terms_of_use,
+                stale_request_once=stale_request_once,
+                lost_session_once=lost_session_once,
+                client_storage=client_storage,
+                unknown_page=unknown_page,
+            )
+            self.idp.expiring_password_seconds = expiring_password_seconds
+
+    def set_duo_mode(self, mode: DuoMode) -> None:
+        """Use Duo's "universal" prompt (a redirect, the default) or the "traditional" iframe."""
+        if mode not in ("universal", "traditional"):
+            raise ValueError(f"Duo mode must be 'universal' or 'traditional', not {mode!r}")
+        self.idp.duo_mode = mode
+
+    def set_sso(self, enabled: bool = True, *, cookie_max_age: int | None = None) -> None:
+        """Switch the IdP's SSO session on or off.
+
+        With it on (the default), a second start URL in the same browser skips the password
+        and Duo. The ``shib_idp_session`` cookie is a session cookie, so it is lost when
+        the browser process ends, unless COOKIE_MAX_AGE (seconds) makes it persistent.
+        """
+        self.idp.sso_enabled = enabled
+        self.idp.sso_cookie_max_age = cookie_max_age
+
+    @property
+    def consent_given(self) -> list[bool]:
+        """Choices made on the consent page, oldest first: True for "Accept", False for "Reject"."""
+        return list(self.idp.consent_given)
+
+    @property
+    def consent_options(self) -> list[str]:
+        """The ``_shib_idp_consentOptions`` value posted with each "Accept"."""
+        return list(self.idp.consent_options)
+
+    @property
+    def tou_accepted(self) -> list[str]:
+        """Users who accepted the terms of use, one entry per acceptance."""
+        return list(self.idp.tou_accepted)
+
+    @property
+    def security_questions_saved(self) -> int:
+        """How often the unknown "Update Your Security Questions" form was submitted."""
+        return self.idp.security_questions_saved
+
+    @property
+    def stale_requests_shown(self) -> int:
+        return self.idp.stale_requests_shown
+
+    @property
+    def lost_sessions_shown(self) -> int:
+        return self.idp.lost_sessions_shown
+
+    @property
+    def storage_pages_submitted(self) -> list[str]:
+        """Client-storage pages that submitted themselves: "storage_read", "storage_write"."""
+        return list(self.idp.storage_pages_submitted)
+
+    @property
+    def password_logins(self) -> int:
+        """Logins that passed the password page."""
+        return self.idp.password_logins
+
+    @property
+    def sso_logins(self) -> int:
+        """Flows that skipped the password page and Duo thanks to the IdP's SSO session."""
+        return self.idp.sso_logins
+
     # --- the simulated phone ---
 
     def set_push_behaviour(self, behaviour: PushBehaviour, *, after_seconds: float = 0.0) -> None:
-        """Decide how the phone responds to the next pushes: approve, deny, timeout or verified."""
+        """Decide how the phone answers the next pushes and calls: approve, deny, timeout or
+        verified (a call treats verified as approve)."""
         self.duo.set_push_behaviour(behaviour, after_seconds=after_seconds)
 
     def set_push_timeout(self, seconds: float) -> None:
@@ -117,7 +221,51 @@ class ShibDuo:
         return self.duo.wait_for_push(count, timeout)
 
     def add_passcode(self, passcode: str) -> None:
+        """Accept PASSCODE once under any passcode method: Duo Mobile, hardware token or SMS."""
         self.duo.add_passcode(passcode)
+
+    def set_devices(self, names: Sequence[str]) -> None:
+        """Give the user these Duo devices, in order (default: one device named "iOS").
+
+        Both prompts then list every method once per device, with the device's name.
+        """
+        self.duo.set_devices(names)
+
+    def set_locked_out(self, locked_out: bool) -> None:
+        """Lock the user out of Duo: the prompts show the locked-out message and nothing else."""
+        self.duo.set_locked_out(locked_out)
+
+    def sms_passcodes(self) -> list[str]:
+        """Passcodes Duo sent by text message, oldest first; only the newest is accepted."""
+        return self.duo.sms_passcodes()
+
+    def wait_for_sms(self, count: int = 1, timeout: float = 10.0) -> bool:
+        return self.duo.wait_for_sms(count, timeout)
+
+    @property
+    def calls_made(self) -> list[str]:
+        """Names of the devices Duo phoned, oldest first."""
+        return self.duo.calls_made
+
+    @property
+    def pushes_sent_to(self) -> list[str]:
+        """Names of the devices that received a Duo Push, oldest first."""
+        return self.duo.pushes_sent_to
+
+    @property
+    def passcode_attempts(self) -> list[PasscodeAttempt]:
+        """Passcodes typed into either prompt, with the method and whether Duo accepted them."""
+        with self.duo._lock:
+            return list(self.duo.passcode_attempts)
+
+    @property
+    def remembered_skips(self) -> int:
+        """Logins where Duo skipped its prompt because it remembered the browser."""
+        return self.duo.remembered_skips
+
+    def set_remember_days(self, days: int) -> None:
+        """Days the traditional prompt offers in its "Remember me for N days" box."""
+        self.duo.remember_days = days
 
     @property
     def push_count(self) -> int:
@@ -125,7 +273,8 @@ class ShibDuo:
 
     @property
     def trust_choices(self) -> list[bool]:
-        """Choices made at "Is this your device?", True for "Yes, this is my device"."""
+        """Trust answers, oldest first: True for "Yes, this is my device" (Universal Prompt)
+        or a ticked "Remember me" box (traditional prompt)."""
         return list(self.duo.trust_choices)
 
     # --- what reached AWS ---
