@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from shibaws.backup.errors import SourceUnavailable
 from shibaws.backup.smb import (
     STATUS_NETWORK_SESSION_EXPIRED,
     SmbSource,
+    _has_dead_connection,
     open_smb_source,
     parse_smb_url,
 )
@@ -334,6 +336,32 @@ def smbd_children(server: SambaServer) -> set[int]:
     return children
 
 
+def test_threads_get_own_server_processes(samba_folder: SambaFolder) -> None:
+    """Each thread's connection has its own client GUID, so Samba serves it in its own process."""
+    write_tree(samba_folder.local, ["a.txt"])
+    source = open_smb_source(samba_folder.url, samba_folder.server.password)
+    before = smbd_children(samba_folder.server)
+    barrier = threading.Barrier(4, timeout=30)
+
+    def check_then_wait() -> None:
+        source.check()
+        barrier.wait()  # all four connections are open at once here
+        barrier.wait()
+
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = [pool.submit(check_then_wait) for _ in range(3)]
+            barrier.wait()
+            during = smbd_children(samba_folder.server) - before
+            barrier.wait()
+            for future in futures:
+                future.result(timeout=30)
+    finally:
+        source.close()
+
+    assert len(during) == 3
+
+
 def test_open_after_server_drops_connection(
     samba_folder: SambaFolder, smb_source: SmbSource
 ) -> None:
@@ -344,9 +372,14 @@ def test_open_after_server_drops_connection(
     assert ours, "expected smbd to fork a child for our connection"
 
     # Ending our smbd child drops the TCP connection, as a server restart would.
+    # smbprotocol's receive thread then ends, but the connection still looks
+    # open: without a reconnect the next request would wait forever.
     for pid in ours:
         os.kill(pid, signal.SIGKILL)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while not _has_dead_connection(smb_source._slot().cache) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _has_dead_connection(smb_source._slot().cache)
 
     with smb_source.open("a.txt") as reader:
         assert reader.read() == (samba_folder.local / "a.txt").read_bytes()

@@ -24,11 +24,13 @@ import datetime
 import errno
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar, cast
 
 import smbclient
+from smbprotocol.connection import Connection
 from smbprotocol.exceptions import SMBConnectionClosed, SMBOSError, SMBResponseException
 
 from shibaws.backup.errors import SourceUnavailable
@@ -164,6 +166,7 @@ class SmbSource:
         return cast(_ConnectionSlot, slot)
 
     def _session_kwargs(self, slot: _ConnectionSlot) -> dict[str, Any]:
+        self._connect(slot)
         return {
             "username": self.location.login_name,
             "password": self._password,
@@ -175,21 +178,42 @@ class SmbSource:
     def _call(self, operation: Callable[[dict[str, Any]], T]) -> T:
         """Run OPERATION with this thread's session, reconnecting once if the session is gone."""
         slot = self._slot()
+        if _has_dead_connection(slot.cache):
+            self._reconnect(slot, "the connection was closed")
         try:
             return operation(self._session_kwargs(slot))
-        except (SMBConnectionClosed, SMBResponseException, SMBOSError) as error:
-            if not _needs_reconnect(error):
+        except Exception as error:
+            if not (_needs_reconnect(error) or _has_dead_connection(slot.cache)):
                 raise
-            logger.info("SMB session to %s ended (%s); reconnecting", self.description, error)
+            self._reconnect(slot, str(error) or type(error).__name__)
+        return operation(self._session_kwargs(slot))
 
+    def _connect(self, slot: _ConnectionSlot) -> None:
+        """Open SLOT's connection with a client GUID of its own, unless it has one.
+
+        smbclient gives every connection the process-wide client GUID, and
+        Samba with multichannel support hands all connections with one GUID
+        to one smbd process. That serialises the threads on one server CPU,
+        and concurrent session setups hung there (Samba 4.17).
+        """
+        key = f"{self.location.server.lower()}:{self.location.port}"
+        connection = slot.cache.get(key)
+        if connection is not None and connection.transport.connected:
+            return
+        connection = Connection(uuid.uuid4(), self.location.server, self.location.port)
+        connection.connect(timeout=CONNECT_TIMEOUT_S)
+        slot.cache[key] = connection
+
+    def _reconnect(self, slot: _ConnectionSlot, reason: str) -> None:
+        logger.info("SMB session to %s ended (%s); reconnecting", self.description, reason)
         with slot.lock:
             _delete_session(self.location, slot.cache)
-        return operation(self._session_kwargs(slot))
 
     def _check_session(self) -> None:
         location = self.location
         where = f"{location.server}:{location.port}"
         try:
+            self._connect(self._slot())
             smbclient.register_session(
                 location.server,
                 username=location.login_name,
@@ -331,6 +355,20 @@ def _as_os_error(error: SMBOSError, path: str) -> OSError:
     if error.ntstatus == STATUS_ACCESS_DENIED:
         return PermissionError(errno.EACCES, "access denied by the SMB server", path)
     return OSError(error.errno or errno.EIO, _status_text(error), path)
+
+
+def _has_dead_connection(cache: dict[str, Any]) -> bool:
+    """Return whether a cached connection's receive thread has ended.
+
+    smbprotocol 1.17 ends that thread when the server closes the socket but
+    leaves the connection marked as connected, so the next request would
+    wait forever for a response. Checked before each operation.
+    """
+    for connection in cache.values():
+        worker = getattr(connection, "_t_worker", None)  # private, hence the getattr
+        if worker is not None and not worker.is_alive():
+            return True
+    return False
 
 
 def _needs_reconnect(error: Exception) -> bool:
