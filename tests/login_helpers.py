@@ -47,7 +47,9 @@ def run_shibaws(
 class RunningLogin:
     """A ``shibaws login`` started in the background whose stderr the test can watch."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str], stdin: str) -> None:
+    def __init__(
+        self, args: Sequence[str], env: dict[str, str], stdin: str, keep_stdin_open: bool = False
+    ) -> None:
         self.process = subprocess.Popen(
             [*SHIBAWS, *args],
             stdin=subprocess.PIPE,
@@ -59,10 +61,18 @@ class RunningLogin:
         )
         assert self.process.stdin is not None
         self.process.stdin.write(stdin)
-        self.process.stdin.close()
+        self.process.stdin.flush()
+        if not keep_stdin_open:
+            self.process.stdin.close()
         self.stderr_lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+
+    def send_line(self, text: str) -> None:
+        """Write TEXT and a newline to the process's standard input, then close it."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{text}\n")
+        self.process.stdin.close()
 
     def _read(self) -> None:
         assert self.process.stderr is not None
@@ -92,3 +102,20 @@ class RunningLogin:
         self._reader.join(timeout=10)
         assert self.process.stdout is not None
         return returncode, self.process.stdout.read(), "".join(self.stderr_lines)
+
+
+def shibboleth_args(start_url: str, sign_in_url: str, username: str, *extra: str) -> list[str]:
+    """Return ``login`` arguments for the Shibboleth stand-in, password on stdin."""
+    return [
+        "login",
+        "--idp-url",
+        start_url,
+        "--username",
+        username,
+        "--password-stdin",
+        "--sign-in-url",
+        sign_in_url,
+        "--timeout",
+        "60",
+        *extra,
+    ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from login_helpers import RunningLogin, login_env, run_shibaws
+from login_helpers import RunningLogin, login_env, run_shibaws, shibboleth_args
 from servers.proxy import RecordingProxy
 from servers.shib_fixtures import ShibDuo
 from servers.strict_sts import StrictSts, StsCall
@@ -42,19 +42,7 @@ def world(shib_duo: ShibDuo, strict_sts: StrictSts) -> tuple[ShibDuo, StrictSts]
 
 
 def _args(shib: ShibDuo, username: str, *extra: str) -> list[str]:
-    return [
-        "login",
-        "--idp-url",
-        shib.start_url,
-        "--username",
-        username,
-        "--password-stdin",
-        "--sign-in-url",
-        shib.sign_in_url,
-        "--timeout",
-        "60",
-        *extra,
-    ]
+    return shibboleth_args(shib.start_url, shib.sign_in_url, username, *extra)
 
 
 def _assume_calls(sts: StrictSts) -> list[StsCall]:

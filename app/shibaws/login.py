@@ -20,7 +20,7 @@ from shibaws.partitions import (
     parse_signin_url,
     partition_for_region,
 )
-from shibaws.password import PasswordSource, passcode_reader, read_password
+from shibaws.password import PasswordSource, passcode_reader, password_reader
 from shibaws.profiles import (
     AssumeRequest,
     LoginOutcome,
@@ -84,7 +84,7 @@ def run_login(
     the profiles written and those that failed.
     """
     tell = notify or _print_to_stderr
-    password = read_password(settings.password_source, settings.username)
+    password = password_reader(settings.password_source, settings.username)
 
     captured = capture_assertion(settings, password, tell)
     assertion = parse_saml_response(captured.saml_response)
@@ -136,15 +136,17 @@ def _account_names(
     return names
 
 
-def capture_assertion(settings: LoginSettings, password: str, notify: Notify) -> CapturedPost:
+def capture_assertion(
+    settings: LoginSettings, password: Callable[[], str], notify: Notify
+) -> CapturedPost:
     """Drive Firefox through the IdP and Duo pages and return the captured SAML POST."""
     from shibaws.pages.selectors import load_selectors
-    from shibaws.walk import WalkOptions, default_handlers, walk_to_assertion
+    from shibaws.walk import WalkOptions, walk_to_assertion
 
     deadline = time.monotonic() + settings.timeout
     context = LoginContext(
         username=settings.username,
-        password=password,
+        read_password=password,
         notify=notify,
         trust_browser=settings.trust_browser,
         person_present=settings.browser_mode is BrowserMode.VISIBLE,
@@ -154,7 +156,7 @@ def capture_assertion(settings: LoginSettings, password: str, notify: Notify) ->
         accept_consent=settings.accept_consent,
         read_passcode=passcode_reader(settings.passcode_stdin),
     )
-    handlers = default_handlers(load_selectors(settings.selectors_file))
+    selectors = load_selectors(settings.selectors_file)
     options = WalkOptions(settings.idp_url, deadline, settings.debug_dir)
     browser = BrowserSettings(
         mode=settings.browser_mode,
@@ -166,7 +168,7 @@ def capture_assertion(settings: LoginSettings, password: str, notify: Notify) ->
         logger.debug("Firefox started in %.2f s", time.monotonic() - started)
         capture = SamlCapture(driver, settings.sign_in_urls)
         capture.start()
-        captured = walk_to_assertion(driver, capture, options, context, handlers)
+        captured = walk_to_assertion(driver, capture, options, context, selectors)
     logger.debug("browser part took %.2f s", time.monotonic() - started)
     return captured
 

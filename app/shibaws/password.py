@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import logging
 import stat
@@ -37,6 +38,23 @@ def read_password(source: PasswordSource, username: str) -> str:
     if not password:
         raise UsageError("the password is empty; give the password of your campus account")
     return password
+
+
+def password_reader(source: PasswordSource, username: str) -> Callable[[], str]:
+    """Return a function that gives the password, asking at most once.
+
+    A file or standard input is read at once. The prompt waits until the IdP
+    shows its password page, so a kept browser profile whose single sign-on
+    session is still valid needs no password at all.
+    """
+    if source.file is not None or source.stdin:
+        password = read_password(source, username)
+        return lambda: password
+    if not _has_terminal():
+        raise UsageError(
+            "no terminal to ask for the password: use --password-stdin or --password-file"
+        )
+    return functools.cache(lambda: read_password(source, username))
 
 
 def _read_file(path: Path) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +61,7 @@ def walk_to_assertion(
     capture: SamlCapture,
     options: WalkOptions,
     context: LoginContext,
-    handlers: Sequence[PageHandler] | None = None,
+    selectors: PageSelectors | None = None,
 ) -> CapturedPost:
     """Open the start URL and act on each page until the SAML POST is captured.
 
@@ -70,10 +69,10 @@ def walk_to_assertion(
     when the walk fails.
     """
     try:
-        return _walk(driver, capture, options, context, handlers or default_handlers())
+        return _walk(driver, capture, options, context, selectors or load_selectors())
     except ShibawsError:
         if options.debug_dir is not None:
-            secrets = [context.password, *context.passcodes_used]
+            secrets = context.secrets_used()
             from shibaws.debug import save_page
 
             for path in save_page(driver, options.debug_dir, secrets):
@@ -86,8 +85,9 @@ def _walk(
     capture: SamlCapture,
     options: WalkOptions,
     context: LoginContext,
-    handlers: Sequence[PageHandler],
+    selectors: PageSelectors,
 ) -> CapturedPost:
+    handlers = default_handlers(selectors)
     groups = {key: value for handler in handlers for key, value in handler.selectors().items()}
     watcher = _UnknownPageWatcher(enabled=not context.person_present)
     restarts = 0
@@ -123,6 +123,7 @@ def _walk(
                     "run shibaws login again"
                 ) from None
             context.notify(f"The IdP lost the login session ({reason}); starting over.")
+            handlers = default_handlers(selectors)  # forget what was sent in the lost session
             driver.get(options.start_url)
         except InteractionRequired as needed:
             if not context.person_present:

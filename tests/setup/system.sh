@@ -11,8 +11,9 @@ packages=(
     samba smbclient
     # Docker engine and the tool that builds the local base image.
     docker.io mmdebstrap
-    # Terminal driving for the interactive picker tests.
-    tmux
+    # Terminal driving for the interactive picker tests, and a simulated person at a
+    # visible Firefox window.
+    tmux xdotool
 )
 
 missing=()

@@ -92,7 +92,7 @@ class LoginContext:
     """Inputs and callbacks that handlers use to act for the user."""
 
     username: str
-    password: str = field(repr=False)
+    read_password: Callable[[], str] = field(repr=False)
     notify: Callable[[str], None]
     trust_browser: bool = False
     person_present: bool = False  # visible mode: a person may finish steps by hand
@@ -102,8 +102,19 @@ class LoginContext:
     accept_consent: bool = False
     read_passcode: Callable[[], str] | None = None
     step: str = "start page"
-    passcodes_used: list[str] = field(default_factory=list)
+    passcodes_used: list[str] = field(default_factory=list, repr=False)
+    password_used: str | None = field(default=None, repr=False)
     notices: set[str] = field(default_factory=set)
+
+    def password(self) -> str:
+        """Return the password, asking for it now if it was not given beforehand."""
+        value = self.read_password()
+        self.password_used = value
+        return value
+
+    def secrets_used(self) -> list[str]:
+        """Return the password and passcodes typed so far, to scrub from saved pages."""
+        return [value for value in (self.password_used, *self.passcodes_used) if value]
 
     def passcode(self) -> str:
         """Ask for a Duo passcode; raise InteractionRequired when there is no way to ask."""

@@ -25,6 +25,13 @@ from shibaws.pages.selectors import Section
 logger = logging.getLogger(__name__)
 
 # Method-list entries for each --duo-method, in order of preference.
+# Screens on which each --duo-method can go on without switching method.
+SCREENS_FOR_METHOD = {
+    "push": ("push",),
+    "passcode": ("passcode",),
+    "call": ("call",),
+    "sms": ("passcode", "send-sms"),
+}
 METHOD_KEYS = {
     "push": ("push_method",),
     "passcode": ("passcode_method", "token_method"),
@@ -54,6 +61,7 @@ class DuoUniversalPrompt:
             "other_options",
             "method_items",
             "passcode_input",
+            "send_passcodes",
             "device_name",
         )
         return {f"duo.{key}": self._s[key] for key in keys}
@@ -69,19 +77,56 @@ class DuoUniversalPrompt:
             return
         if page.has("duo.success"):
             return  # approved; the trust question or the redirect comes next
-        if page.has("duo.passcode_input"):
-            self._enter_passcode(driver, page, context)
-            return
         if page.has("duo.method_items"):
             self._choose_method(driver, page, context)
             return
-        if self._wants_other_method(page, context):
-            if "other-options" not in page.acted:
-                logger.info("opening Duo's other options to use %s", context.duo_method)
-                mark_acted(driver, "other-options")
-                self._open_other_options(driver)
+
+        # Duo opens with the method last used in this browser, which may not be the
+        # one asked for: switch through "Other options" once when they differ.
+        screen = self._screen_method(page)
+        if not self._screen_serves(screen, page, context):
+            self._switch_method(driver, page, context)
+        elif screen == "passcode":
+            self._enter_passcode(driver, page, context)
+        elif screen == "send-sms":
+            self._send_sms(driver, page)
+        else:
+            self._report_waiting(page, context)
+
+    def _screen_method(self, page: PageSnapshot) -> str:
+        """Return which method the screen shown serves: passcode, send-sms, call or push."""
+        if page.has("duo.passcode_input"):
+            return "passcode"
+        if page.has("duo.send_passcodes"):
+            return "send-sms"
+        header = page.found.get("duo.header", "")
+        if header and page.text_contains(self._s["call_texts"], header):
+            return "call"
+        return "push"
+
+    def _screen_serves(self, screen: str, page: PageSnapshot, context: LoginContext) -> bool:
+        if "method-chosen" in page.acted:
+            return True  # the user's method was picked; never switch in a loop
+        if screen not in SCREENS_FOR_METHOD[context.duo_method]:
+            return False
+        if context.duo_device is None or screen != "push":
+            return True
+        device = page.found.get("duo.device_name", "")
+        return context.duo_device.lower() in device.lower()
+
+    def _switch_method(self, driver: Any, page: PageSnapshot, context: LoginContext) -> None:
+        if "other-options" in page.acted:
             return
-        self._report_waiting(page, context)
+        logger.info("opening Duo's other options to use %s", context.duo_method)
+        mark_acted(driver, "other-options")
+        self._open_other_options(driver)
+
+    def _send_sms(self, driver: Any, page: PageSnapshot) -> None:
+        if "sms-sent" in page.acted:
+            return
+        logger.info("asking Duo to send passcodes by text message")
+        mark_acted(driver, "sms-sent")
+        click_first(driver, self._s["send_passcodes"])
 
     def _handle_failure(self, driver: Any, page: PageSnapshot, context: LoginContext) -> bool:
         """Raise for a final failure; click "Try again" and return True while retries last."""
@@ -178,15 +223,6 @@ class DuoUniversalPrompt:
             f"Duo offers no {context.duo_method} method{device}; choose another with "
             "--duo-method or --duo-device"
         )
-
-    def _wants_other_method(self, page: PageSnapshot, context: LoginContext) -> bool:
-        """Return whether the screen shown is not the method and device the user asked for."""
-        if "method-chosen" in page.acted:
-            return False
-        if context.duo_method != "push":
-            return True
-        device = page.found.get("duo.device_name", "")
-        return context.duo_device is not None and context.duo_device.lower() not in device.lower()
 
     def _open_other_options(self, driver: Any) -> None:
         if not click_first(driver, self._s["other_options"]):

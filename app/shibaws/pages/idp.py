@@ -106,7 +106,7 @@ class PasswordPage:
             username.send_keys(context.username)
         password = fields["password"]
         password.clear()
-        password.send_keys(context.password)
+        password.send_keys(context.password())
         logger.info("submitting the password for %s", context.username)
         mark_acted(driver, SUBMITTED)
 
