@@ -7,11 +7,11 @@ KiB), 4 files of 256 MiB, and a mixed tree. The tools run as subprocesses
 with their default parallelism, timed from spawn to exit.
 
 It also reads the small and large sets from a private Samba server (the
-test suite's ``start_samba``) through ``SmbSource`` with 16 threads (the
-backup's default ``--jobs``), against Samba's own ``smbclient`` (``recurse
-ON; mget *``), and measures the peak RSS of the sync planning path (merge
-of source walk, bucket listing and manifest, ``decide``, manifest writer)
-over a generated listing of one million files.
+test suite's ``start_samba``). shibaws's ``SmbSource`` reads with 16
+threads, the backup's default ``--jobs``, and Samba's own ``smbclient``
+with ``recurse ON; mget *``. Last, it measures the peak RSS of the sync
+planning path (merge of source walk, bucket listing and manifest,
+``decide``, manifest writer) over a generated listing of one million files.
 
 Run from the repository: ``.venv/bin/python benchmarks/backup.py``. It
 needs samba and smbclient (tests/setup/system.sh), the venv with the test
@@ -258,7 +258,7 @@ def bench_uploads(datasets: list[DataSet], work: Path, results: Results) -> None
 
 
 def check_copy(dataset: DataSet, copy: Path, tool: str) -> None:
-    """Warn unless COPY holds as many files and bytes as the data set (rclone stores files)."""
+    """Warn unless COPY has as many files and bytes as the data set (rclone stores files)."""
     files = [path for path in copy.rglob("*") if path.is_file() and ".shibaws" not in path.parts]
     size = sum(path.stat().st_size for path in files)
     if len(files) != dataset.files or size != dataset.size:
@@ -383,8 +383,19 @@ def memory_child(count: int) -> None:
             writer.write(merged.record)
     writer.finish(1.0).close()
     writer.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"keys": decided, "max_rss_kib": peak, "last": action}))
+    print(json.dumps({"keys": decided, "max_rss_kib": peak_rss_kib(), "last": action}))
+
+
+def peak_rss_kib() -> int:
+    """Return this process's peak RSS (VmHWM) in KiB.
+
+    Not ``ru_maxrss``: on Linux it keeps the parent's peak across fork and
+    exec, so a child started by a big parent reports the parent's size.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def bench_memory(sizes: Sizes, results: Results) -> None:
@@ -433,8 +444,8 @@ def render(datasets: list[DataSet], results: Results, sizes: Sizes, total_s: flo
         f"Written by `benchmarks/backup.py` on {time.strftime('%Y-%m-%d')}: "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"S3 server `rclone serve s3` on 127.0.0.1 serving /dev/shm, data in /dev/shm, "
-        f"one run of each (whole benchmark {total_s / 60:.1f} min). Each tool runs with its "
-        "default parallelism.",
+        f"one run of each (whole benchmark {total_s / 60:.1f} min, 1-minute load average "
+        f"{os.getloadavg()[0]:.1f} at the end). Each tool runs with its default parallelism.",
         "",
         "| data set | files | MiB | tool | full run (s) | files/s | MiB/s | nothing to do (s) |",
         "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
