@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,9 @@ def test_exit_codes_distinct() -> None:
     values = [code.value for code in ExitCode]
     assert len(values) == len(set(values))
     assert ExitCode.CANCELLED == 130
+
+
+def test_readme_lists_every_exit_code() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    listed = {int(code) for code in re.findall(r"^\| (\d+) \|", readme, flags=re.MULTILINE)}
+    assert listed == {code.value for code in ExitCode}
