@@ -88,20 +88,6 @@ def pick_roles(roles: Sequence[Role], account_names: Mapping[str, str]) -> list[
     return answer
 
 
-def pick_role(roles: Sequence[Role]) -> Role | None:
-    """Ask the user to pick one role with a questionary list; None when cancelled."""
-    import questionary
-
-    choices = [
-        questionary.Choice(title=f"{role.account_id} / {_role_path(role)}", value=role)
-        for role in sorted(roles, key=lambda role: (role.account_id, role.role_arn))
-    ]
-    answer: Role | None = questionary.select(
-        "Choose the AWS role to assume:", choices=choices, use_shortcuts=len(choices) <= 36
-    ).ask()
-    return answer
-
-
 def role_label(role: Role, account_names: Mapping[str, str]) -> str:
     """Return "name (id) / role path", as the picker and the summary show a role."""
     return f"{account_label(role.account_id, account_names)} / {_role_path(role)}"
