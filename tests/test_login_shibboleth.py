@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import configparser
 import re
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -288,6 +290,26 @@ def test_no_proxy_keeps_browser_direct(
     result = run_shibaws(_args(shib, "alice"), env, "alice-pass\n")
     assert result.returncode == 0, result.stderr
     assert recording_proxy.lines() == []
+
+
+def test_sigterm_closes_firefox(
+    world: tuple[ShibDuo, StrictSts], aws_home: Path, tmp_path: Path
+) -> None:
+    shib, sts = world
+    shib.set_push_timeout(120)
+    shib.set_push_behaviour("timeout")
+    env = login_env(aws_home, sts.endpoint_url)
+    env["TMPDIR"] = str(tmp_path)  # the Firefox profile is created here
+    login = RunningLogin(_args(shib, "alice"), env, "alice-pass\n")
+    assert login.wait_for_stderr("Waiting for you to approve") is not None
+    profiles = list(tmp_path.glob("shibaws-firefox-*"))
+    assert len(profiles) == 1
+    login.process.send_signal(signal.SIGTERM)
+    returncode, _, stderr = login.finish()
+    assert returncode == ExitCode.TERMINATED, stderr
+    assert not profiles[0].exists()
+    running = subprocess.run(["pgrep", "-f", str(profiles[0])], capture_output=True, timeout=30)
+    assert running.stdout == b""
 
 
 def test_parallel_logins_both_written(world: tuple[ShibDuo, StrictSts], aws_home: Path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from shibaws.cli import build_parser
 from shibaws.errors import ShibawsError
@@ -29,17 +31,29 @@ def configure_logging(verbosity: int) -> None:
     root.propagate = False
 
 
+class Terminated(Exception):
+    """SIGTERM arrived; raised so that cleanup (Firefox, temporary files) still runs."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
+    signal.signal(signal.SIGTERM, _raise_terminated)
 
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:
         print("shibaws: cancelled", file=sys.stderr)
         return ExitCode.CANCELLED
+    except Terminated:
+        print("shibaws: stopped by SIGTERM", file=sys.stderr)
+        return ExitCode.TERMINATED
     except ShibawsError as error:
         print(f"shibaws: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -37,3 +37,4 @@ class ExitCode(IntEnum):
     # shibaws exec could not start the command, as a shell reports it.
     COMMAND_NOT_FOUND = 127
     CANCELLED = 130
+    TERMINATED = 143
