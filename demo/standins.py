@@ -33,10 +33,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
-import servers.duo
 import servers.s3_fixtures
 import servers.simplesamlphp
+import servers.standin_http
 import servers.strict_sts
 from servers.saml_builder import make_signing_key
 from servers.shibboleth import ShibbolethDuoStandIn
@@ -101,7 +102,7 @@ def _handler_port(handler: type[BaseHTTPRequestHandler]) -> int:
 
 def pin_ports() -> None:
     """Replace the server class and port helpers of the test server modules with fixed ports."""
-    servers.duo.ThreadingHTTPServer = PinnedPortServer  # type: ignore[misc]
+    servers.standin_http.ThreadingHTTPServer = PinnedPortServer  # type: ignore[misc]
     servers.strict_sts.ThreadingHTTPServer = functools.partial(  # type: ignore[misc]
         PinnedPortServer, port=STS_PORT
     )
@@ -110,6 +111,16 @@ def pin_ports() -> None:
     )
     servers.simplesamlphp.free_port = lambda: SIMPLESAML_PORT
     servers.s3_fixtures.free_port = lambda: S3_PORT
+
+
+def check_ports(urls: dict[str, int]) -> None:
+    """Raise unless every URL is on its fixed port, which the compose file and tests name."""
+    for url, port in urls.items():
+        if urlsplit(url).port != port:
+            raise RuntimeError(
+                f"{url} is not on the fixed port {port}: the test servers now create their "
+                "HTTP servers another way, so update pin_ports() in demo/standins.py"
+            )
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -151,6 +162,17 @@ def main(argv: list[str]) -> int:
                 sts.set_role(role_arn)
         sts.set_role(DEMO_ROLE)
 
+        check_ports(
+            {
+                shibboleth.idp.start_url: SHIBBOLETH_PORT,
+                shibboleth.duo.base_url: DUO_PORT,
+                shibboleth.sign_in.url: SHIBBOLETH_SIGN_IN_PORT,
+                simplesaml.start_url: SIMPLESAML_PORT,
+                simplesaml.sign_in_url: SIMPLESAML_SIGN_IN_PORT,
+                sts.endpoint_url: STS_PORT,
+                s3.endpoint_url: S3_PORT,
+            }
+        )
         print(f"SHIBBOLETH_START_URL={shibboleth.idp.start_url}", flush=True)
         print(f"SHIBBOLETH_SIGN_IN_URL={shibboleth.sign_in.url}", flush=True)
         print(f"SIMPLESAML_START_URL={simplesaml.start_url}", flush=True)
