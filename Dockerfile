@@ -59,18 +59,25 @@ LABEL org.opencontainers.image.title="shibaws" \
 
 # The unprivileged user comes first, so its ids never depend on what packages
 # create. The entrypoint runs shibaws as the owner of the mounted ~/.aws,
-# which is this user when the host user has uid 1000.
+# which is this user when the host user has uid 1000. /var/lib/shibaws holds
+# the backup schedule's status file; Docker copies its owner into a new
+# named volume mounted there.
 RUN groupadd --gid 1000 shibaws \
     && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/shibaws \
         --shell /bin/bash shibaws \
     && install -d -o 1000 -g 1000 -m 0700 /home/shibaws/.aws \
+    && install -d -o 1000 -g 1000 -m 0755 /var/lib/shibaws \
     && install -d -m 1777 /tmp/.X11-unix
 
 # NOTE: Debian packages are not pinned: bookworm's archive drops superseded
 # versions after security updates, so pins would break rebuilds.
+# cifs-utils provides mount.cifs for `shibaws backup --mount cifs` (about
+# 0.4 MB, since Firefox already pulls in its libraries). That mode only works
+# when shibaws runs as root with CAP_SYS_ADMIN; the default user-space SMB
+# client needs no privileges.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        firefox-esr fonts-dejavu-core xvfb tini python3 python3-venv \
+        firefox-esr fonts-dejavu-core xvfb tini python3 python3-venv cifs-utils \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/*
 
@@ -93,6 +100,7 @@ COPY --chmod=0755 entrypoint.sh /usr/local/bin/entrypoint.sh
 
 ENV PATH=/opt/shibaws/bin:$PATH \
     SHIBAWS_GECKODRIVER=/usr/local/bin/geckodriver \
+    SHIBAWS_STATUS_FILE=/var/lib/shibaws/status.json \
     PYTHONUNBUFFERED=1
 
 # No HEALTHCHECK: every command runs to completion.

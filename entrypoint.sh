@@ -2,6 +2,10 @@
 # Run shibaws as the user and group that own the mounted ~/.aws, with HOME set
 # so that ~/.aws is the mount: credentials land owned by the host user and
 # Firefox never runs as root. Any other command (bash, id, ...) runs as given.
+# backup and schedule start no browser and only read ~/.aws, so for them a
+# read-only or root-owned mount is fine, and without a mount they run as the
+# image's user (1000:1000) with credentials from the environment or an
+# instance role.
 set -eu
 
 usage_exit=2 # shibaws's exit code for usage errors
@@ -20,7 +24,7 @@ is_mount_point() {
 # the sub-command names are matched before PATH is searched.
 case "${1:-}" in
 shibaws) shift ;;
-"" | -* | login | backup) ;;
+"" | -* | login | backup | schedule) ;;
 *) if command -v -- "$1" >/dev/null 2>&1; then exec "$@"; fi ;;
 esac
 
@@ -63,7 +67,8 @@ fi
 
 uid=$(stat -c %u "$owned_path")
 gid=$(stat -c %g "$owned_path")
-if [ "$uid" = 0 ] && [ "${SHIBAWS_ALLOW_ROOT:-}" != 1 ]; then
+case "${1:-}" in backup | schedule) browserless=1 ;; *) browserless=0 ;; esac
+if [ "$uid" = 0 ] && [ "$browserless" = 0 ] && [ "${SHIBAWS_ALLOW_ROOT:-}" != 1 ]; then
     fail "$owned_path is owned by root, and shibaws will not run Firefox as root." \
         "Mount a folder that your own user owns, or pass --user UID:GID. With rootless" \
         "Docker or Podman, where root in the container is your own user, add -e SHIBAWS_ALLOW_ROOT=1."
@@ -76,6 +81,17 @@ for dir in "$home" "$aws_dir"; do
         chown "$uid:$gid" "$dir" || echo "shibaws: warning: failed to change the owner of $dir to $uid:$gid" >&2
     fi
 done
+
+# A new volume for the status file is empty and owned by root, or by 1000:1000
+# when Docker copied the image's folder into it. Give it to the user that runs
+# the backup, but leave a folder that already contains files as it is.
+state_dir=$(dirname "${SHIBAWS_STATUS_FILE:-/var/lib/shibaws/status.json}")
+if [ "$browserless" = 1 ] && [ -d "$state_dir" ] && [ -z "$(ls -A "$state_dir")" ]; then
+    case $(stat -c %u:%g "$state_dir") in
+    "$uid:$gid") ;;
+    0:* | 1000:1000) chown "$uid:$gid" "$state_dir" || echo "shibaws: warning: failed to change the owner of $state_dir to $uid:$gid" >&2 ;;
+    esac
+fi
 
 # exec keeps shibaws as tini's child, so signals reach it. With --browser-mode
 # xvfb, shibaws starts Xvfb itself on a free display.
