@@ -176,6 +176,27 @@ class LocalSource:
         """Open PATH for reading (POSIX has no share modes, so others may keep writing)."""
         return open(self._absolute(path), "rb")
 
+    def read_file(
+        self, path: str, size_hint: int, limit: int
+    ) -> tuple[bytes, SourceEntry, SourceEntry]:
+        """Read PATH whole if it is smaller than LIMIT bytes; return the bytes, and size and
+        mtime before and after the read (no bytes when it is not smaller).
+
+        One byte more than the size is asked for, so a file that grew shows.
+        Both stats come from the open file, so a file replaced meanwhile is
+        read and described consistently. SIZE_HINT (the walk's size) is not
+        needed here.
+        """
+        with self.open(path) as handle:
+            before = os.fstat(handle.fileno())
+            data = handle.read(before.st_size + 1) if before.st_size < limit else b""
+            after = os.fstat(handle.fileno())
+        return (
+            data,
+            SourceEntry(path, before.st_size, before.st_mtime_ns),
+            SourceEntry(path, after.st_size, after.st_mtime_ns),
+        )
+
     def stat(self, path: str) -> SourceEntry:
         """Return PATH's size and mtime now."""
         info = os.stat(self._absolute(path), follow_symlinks=self.follow_symlinks)

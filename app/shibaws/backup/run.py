@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shibaws.backup.delete import DeleteGuards, delete_objects, refuse_reason
+from shibaws.backup.directput import DirectPut
 from shibaws.backup.errors import BackupError, CredentialsExpired
 from shibaws.backup.manifest import (
     MANIFEST_NAME,
@@ -219,6 +220,7 @@ class _Job:
             ThreadPoolExecutor(jobs, thread_name_prefix="backup-file") as files_pool,
             ThreadPoolExecutor(jobs, thread_name_prefix="backup-part") as part_pool,
         ):
+            direct = DirectPut(self.client) if self.options.upload.direct_put else None
             uploader = Uploader(
                 self.client,
                 self.source,
@@ -226,6 +228,7 @@ class _Job:
                 self.options.upload,
                 part_pool,
                 self.stop,
+                direct,
             )
             try:
                 for merged in merge_by_key(self._files(), self._listing(), records):
@@ -257,6 +260,8 @@ class _Job:
                         if isinstance(pending, Future):
                             pending.cancel()
                 self._drain(window, keep=0)
+                if direct is not None:
+                    direct.close()
 
         if self.expired is not None:
             self.stats.stopped = str(self.expired)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import boto3
 import botocore.config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.utils import determine_content_length
 
 from shibaws.backup.errors import BackupConfigInvalid, CredentialsExpired, DestinationUnavailable
 from shibaws.backup.plan import RESERVED_PREFIX, ListedObject
@@ -28,6 +29,8 @@ logger = logging.getLogger(__name__)
 EXPIRED_CODES = frozenset(
     {"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "RequestExpired"}
 )
+# Bodies smaller than this go without "Expect: 100-continue" (bytes); see _drop_expect_header.
+EXPECT_CONTINUE_MIN_BYTES = 8 * 1024 * 1024
 
 
 class Checksum(Enum):
@@ -104,8 +107,35 @@ def make_client(session: boto3.Session, settings: S3Settings) -> S3Client:
         connect_timeout=20,
         read_timeout=120,
     )
+    # The backup reads no timestamp from S3's answers, and parsing each listed object's
+    # LastModified with dateutil took most of the CPU time of a run with nothing to do
+    # (about 0.1 ms per key). aws-cli turns the parsing off the same way.
+    parsers = session._session.get_component("response_parser_factory")
+    parsers.set_parser_defaults(timestamp_parser=_keep_text)
     client: S3Client = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+    client.meta.events.register_last("before-call.s3", _drop_expect_header)
     return client
+
+
+def _keep_text(value: str) -> str:
+    return value
+
+
+def _drop_expect_header(params: dict[str, Any], **_: Any) -> None:
+    """Send small bodies at once instead of waiting for "100 Continue" first.
+
+    botocore asks for "Expect: 100-continue" on every PUT with a body, so
+    each small file costs a second round trip before its body is sent (a
+    third of the time of a 4 KiB upload to a server on loopback). The wait
+    only pays off for large bodies that a server may refuse, so it is kept
+    for those. The Expect header is never signed, so dropping it is safe.
+    """
+    headers = params.get("headers", {})
+    if "Expect" not in headers:
+        return
+    length = determine_content_length(params.get("body"))
+    if length is not None and length < EXPECT_CONTINUE_MIN_BYTES:
+        del headers["Expect"]
 
 
 def normal_etag(etag: str) -> str:
