@@ -5,8 +5,8 @@ FILE``), so a run's memory and open connections end with it, and a hung
 run can be stopped without stopping the scheduler. The rules:
 
 - Cron expressions are parsed by croniter: five fields (minute hour day
-  month weekday), an optional sixth field for seconds (``*/10 * * * * *``
-  would fire every 10 s, and the tests use that), or ``@daily`` and its
+  month weekday), an optional sixth field for seconds, which croniter
+  reads last (``* * * * * */10`` fires every 10 s), or ``@daily`` and its
   kin. Times are in the local time zone (``TZ``).
 - Runs never overlap. Within one scheduler they run one after another,
   and fire times missed while a run was going are skipped, not queued.
