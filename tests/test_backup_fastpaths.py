@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import botocore.config
 import pytest
+from botocore.credentials import ReadOnlyCredentials
 
 from servers.s3_fixtures import S3Server, new_bucket_name
 from servers.samba_fixtures import SambaFolder
@@ -108,6 +109,24 @@ def test_direct_put_wrong_content_md5_turns_itself_off(shibaws_client: Any, buck
     arguments = {"Bucket": bucket, "Key": "p/bad", "ContentMD5": wrong}
     assert direct.put("p/bad", b"data", arguments) is None
     assert not direct.ready
+
+
+def test_direct_put_wrong_secret_rejected(
+    s3_env: S3Server, shibaws_client: Any, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rclone serve s3 with --auth-key checks SigV4 signatures, so it rejects a wrong secret key.
+
+    This shows that the accepted direct PUTs in the other tests were checked too.
+    """
+    direct = learned(shibaws_client, bucket)
+    good = shibaws_client._request_signer._credentials.get_frozen_credentials()
+    wrong = ReadOnlyCredentials(good.access_key, good.secret_key + "x", good.token)
+    monkeypatch.setattr(direct, "_credentials", lambda: wrong)
+
+    assert direct.put("p/forged", b"data", {"Bucket": bucket, "Key": "p/forged"}) is None
+    assert not direct.ready
+    listing = plain_client(s3_env.endpoint_url).list_objects_v2(Bucket=bucket, Prefix="p/forged")
+    assert listing.get("KeyCount", 0) == 0
 
 
 def test_direct_put_declines_unknown_arguments(shibaws_client: Any, bucket: str) -> None:
