@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shibaws.backup.constants import DEFAULT_JOBS as DEFAULT_JOBS  # re-exported
 from shibaws.backup.delete import DeleteGuards, delete_objects, refuse_reason
 from shibaws.backup.directput import DirectPut
 from shibaws.backup.errors import BackupError, CredentialsExpired
@@ -58,7 +59,6 @@ else:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_JOBS = 16
 # Results kept waiting in key order while earlier uploads finish; bounds memory.
 WINDOW = 4096
 # Without a previous run to go by, expect a run to take this long (seconds).

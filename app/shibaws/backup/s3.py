@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -15,6 +14,7 @@ import botocore.config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from botocore.utils import determine_content_length
 
+from shibaws.backup.constants import Checksum as Checksum  # re-exported for importers
 from shibaws.backup.errors import BackupConfigInvalid, CredentialsExpired, DestinationUnavailable
 from shibaws.backup.plan import RESERVED_PREFIX, ListedObject
 
@@ -31,17 +31,6 @@ EXPIRED_CODES = frozenset(
 )
 # Bodies smaller than this go without "Expect: 100-continue" (bytes); see _drop_expect_header.
 EXPECT_CONTINUE_MIN_BYTES = 8 * 1024 * 1024
-
-
-class Checksum(Enum):
-    """Checksum sent with each upload for the server to verify."""
-
-    CRC32 = "CRC32"
-    SHA256 = "SHA256"
-    SHA1 = "SHA1"
-    # Content-MD5 only, and no new-style checksum headers, for older S3-compatible
-    # servers that reject them (the SDKs send CRC32 by default since early 2025).
-    MD5 = "MD5"
 
 
 @dataclass(frozen=True)

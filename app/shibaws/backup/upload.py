@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shibaws.backup.constants import MIB as MIB  # re-exported for importers
 from shibaws.backup.directput import DirectPut
 from shibaws.backup.errors import CredentialsExpired
 from shibaws.backup.plan import FileState, ListedObject, Record
@@ -32,7 +33,6 @@ else:
 
 logger = logging.getLogger(__name__)
 
-MIB = 1024 * 1024
 MAX_PARTS = 10_000  # S3's limit on parts in one multipart upload
 MTIME_METADATA = "mtime-ns"  # user metadata: the source file's mtime in ns since the epoch
 
