@@ -6,6 +6,7 @@ import configparser
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -304,6 +305,27 @@ def test_sigterm_closes_firefox(
     assert login.wait_for_stderr("Waiting for you to approve") is not None
     profiles = list(tmp_path.glob("shibaws-firefox-*"))
     assert len(profiles) == 1
+    login.process.send_signal(signal.SIGTERM)
+    returncode, _, stderr = login.finish()
+    assert returncode == ExitCode.TERMINATED, stderr
+    assert not profiles[0].exists()
+    running = subprocess.run(["pgrep", "-f", str(profiles[0])], capture_output=True, timeout=30)
+    assert running.stdout == b""
+
+
+def test_sigterm_during_firefox_start(
+    world: tuple[ShibDuo, StrictSts], aws_home: Path, tmp_path: Path
+) -> None:
+    shib, sts = world
+    env = login_env(aws_home, sts.endpoint_url)
+    env["TMPDIR"] = str(tmp_path)
+    login = RunningLogin(_args(shib, "alice"), env, "alice-pass\n")
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob("shibaws-firefox-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    profiles = list(tmp_path.glob("shibaws-firefox-*"))
+    assert len(profiles) == 1
+    time.sleep(0.5)  # inside Selenium's start of geckodriver and Firefox
     login.process.send_signal(signal.SIGTERM)
     returncode, _, stderr = login.finish()
     assert returncode == ExitCode.TERMINATED, stderr

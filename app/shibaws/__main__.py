@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
 
+from shibaws import termination
 from shibaws.cli import build_parser
 from shibaws.errors import ShibawsError
 from shibaws.exitcodes import ExitCode
@@ -31,27 +30,19 @@ def configure_logging(verbosity: int) -> None:
     root.propagate = False
 
 
-class Terminated(Exception):
-    """SIGTERM arrived; raised so that cleanup (Firefox, temporary files) still runs."""
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    termination.install()
 
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:
         print("shibaws: cancelled", file=sys.stderr)
         return ExitCode.CANCELLED
-    except Terminated:
+    except termination.Terminated:
         print("shibaws: stopped by SIGTERM", file=sys.stderr)
         return ExitCode.TERMINATED
     except ShibawsError as error:

@@ -23,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from shibaws import termination
 from shibaws.errors import BrowserFailed, UsageError
 from shibaws.proxy import proxy_preferences
 
@@ -154,13 +155,16 @@ def open_browser(settings: BrowserSettings) -> Iterator[Any]:
             environment["DISPLAY"] = stack.enter_context(_xvfb())
         elif settings.mode is BrowserMode.VISIBLE:
             _check_display()
-        try:
-            driver = _start_driver(settings, profile, environment)
-        except WebDriverException as error:
-            raise BrowserFailed(f"Firefox did not start: {_first_line(error.msg)}") from None
-        except OSError as error:
-            raise BrowserFailed(f"geckodriver did not start: {error}") from None
-        stack.callback(quit_browser, driver)
+        # A signal during start-up would lose the driver and orphan Firefox, so it
+        # waits until quitting the driver is registered.
+        with termination.held_back():
+            try:
+                driver = _start_driver(settings, profile, environment)
+            except WebDriverException as error:
+                raise BrowserFailed(f"Firefox did not start: {_first_line(error.msg)}") from None
+            except OSError as error:
+                raise BrowserFailed(f"geckodriver did not start: {error}") from None
+            stack.callback(quit_browser, driver)
         yield driver
 
 
