@@ -25,6 +25,8 @@ def _run(aws_home: Path, *args: str, stdin: str = "", **env: str) -> tuple[int, 
     [
         (["--idp-url", "ftp://idp.example.edu/x"], "invalid URL"),
         (["--idp-url", "http://idp.example.edu/x"], "refusing plain http"),
+        (["--idp-url", "http://127.0.0.1:99999/x"], "Port out of range"),
+        (["--idp-url", "http://[::1:5/idp"], "invalid URL"),
         (["--duration", "60"], "invalid duration 60"),
         (["--duration", "50000"], "invalid duration 50000"),
         (["--duration", "1h"], "expected a whole number of seconds"),

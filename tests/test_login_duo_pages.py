@@ -7,11 +7,13 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from login_helpers import RunningLogin, login_env, run_shibaws, shibboleth_args
 from servers.shib_fixtures import ShibDuo
 from servers.strict_sts import StrictSts
@@ -286,6 +288,17 @@ def test_unknown_page_reported_and_saved(
     assert "Security Questions" in html
     assert "alice-pass" not in html
     assert "csrf" not in html or 'value=""' in html
+
+
+def test_closed_port_reported_fast(env: dict[str, str], aws_home: Path) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/idp/profile/SAML2/Unsolicited/SSO"
+    started = time.monotonic()
+    result = run_shibaws(
+        ["login", "--idp-url", closed, "--username", "alice", "--password-stdin"], env, "x\n"
+    )
+    assert result.returncode == ExitCode.PAGE_UNREACHABLE, result.stderr
+    assert "connectionFailure" in result.stderr
+    assert time.monotonic() - started < 60
 
 
 # --- A person at a visible window, and a kept profile ---

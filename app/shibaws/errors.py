@@ -41,6 +41,12 @@ class InteractionRequired(ShibawsError):
     exit_code = ExitCode.INTERACTION_REQUIRED
 
 
+class PageUnreachable(ShibawsError):
+    """Firefox showed its own error page: connection refused, DNS failure, bad certificate."""
+
+    exit_code = ExitCode.PAGE_UNREACHABLE
+
+
 class NoUsableRole(ShibawsError):
     exit_code = ExitCode.NO_USABLE_ROLE
 

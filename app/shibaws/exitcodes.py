@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     STS_UNREACHABLE = 13
     MFA_LOCKED_OUT = 14
     INTERACTION_REQUIRED = 15
+    PAGE_UNREACHABLE = 16
     # The backup command uses 20 to 29.
     BACKUP_PARTIAL = 20
     BACKUP_NOTHING_DONE = 21

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from shibaws.capture import CapturedPost, SamlCapture
-from shibaws.errors import InteractionRequired, LoginTimedOut, ShibawsError, UnknownPage
+from shibaws.errors import (
+    InteractionRequired,
+    LoginTimedOut,
+    PageUnreachable,
+    ShibawsError,
+    UnknownPage,
+)
 from shibaws.pages.base import LoginContext, PageHandler, PageSnapshot, take_snapshot
 from shibaws.pages.duo import DuoUniversalPrompt
 from shibaws.pages.duo_traditional import DuoTraditionalPrompt
@@ -92,7 +98,7 @@ def _walk(
     watcher = _UnknownPageWatcher(enabled=not context.person_present)
     restarts = 0
 
-    driver.get(options.start_url)
+    _open(driver, options.start_url)
     last: PageSnapshot | None = None
     while True:
         captured = capture.wait(POLL_INTERVAL)
@@ -105,6 +111,12 @@ def _walk(
         if page is None:
             continue
         last = page
+        if page.browser_error is not None:
+            raise PageUnreachable(
+                f"Firefox could not load {page.safe_url} ({page.browser_error}) after the "
+                f"{context.step}; check the URL, and that this machine can reach the IdP "
+                "(VPN, proxy settings)"
+            )
         handler = next((handler for handler in handlers if handler.recognises(page)), None)
         if handler is None:
             watcher.check(page, context)
@@ -124,11 +136,22 @@ def _walk(
                 ) from None
             context.notify(f"The IdP lost the login session ({reason}); starting over.")
             handlers = default_handlers(selectors)  # forget what was sent in the lost session
-            driver.get(options.start_url)
+            _open(driver, options.start_url)
         except InteractionRequired as needed:
             if not context.person_present:
                 raise
             context.notify_once(f"Please finish this step in the Firefox window: {needed}")
+
+
+def _open(driver: Any, url: str) -> None:
+    """Navigate to URL; raise PageUnreachable when Firefox rejects it (a banned port...)."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        driver.get(url)
+    except WebDriverException as error:
+        reason = (error.msg or "unknown error").strip().splitlines()[0]
+        raise PageUnreachable(f"Firefox refused to open {url}: {reason}") from None
 
 
 class _UnknownPageWatcher:

@@ -289,7 +289,11 @@ def _env_path(name: str) -> Path | None:
 
 
 def _url(value: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"invalid URL {value!r}: {error}") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise argparse.ArgumentTypeError(f"invalid URL {value!r}: expected https://HOST/...")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from shibaws.errors import InteractionRequired
 
@@ -47,6 +47,7 @@ for (const [key, selectors] of Object.entries(groups)) {
 const state = window.__shibaws || {acted: []};
 return {
   url: document.location.href,
+  documentUri: document.documentURI,
   title: document.title,
   readyState: document.readyState,
   acted: state.acted,
@@ -71,6 +72,17 @@ class PageSnapshot:
     found: Mapping[str, str]  # selector key -> text of its first visible match
     body_text: str = field(repr=False)
     acted: frozenset[str]  # actions already taken on this very document
+    # Firefox's own error pages keep the failed URL in location but have an
+    # about:neterror or about:certerror document URI.
+    document_uri: str = ""
+
+    @property
+    def browser_error(self) -> str | None:
+        """Return Firefox's error code (connectionFailure, dnsNotFound...) on its error pages."""
+        if not self.document_uri.startswith(("about:neterror", "about:certerror")):
+            return None
+        query = parse_qs(urlsplit(self.document_uri).query)
+        return query.get("e", ["unknown"])[0]
 
     @property
     def safe_url(self) -> str:
@@ -166,6 +178,7 @@ def take_snapshot(driver: Any, groups: dict[str, tuple[str, ...]]) -> PageSnapsh
         found=dict(data.get("found") or {}),
         body_text=str(data.get("body", "")),
         acted=frozenset(data.get("acted") or ()),
+        document_uri=str(data.get("documentUri", "")),
     )
 
 
