@@ -80,6 +80,33 @@ def test_no_terminal_for_prompt(aws_home: Path) -> None:
     assert "--password-stdin or --password-file" in stderr
 
 
+def test_profile_template_typo_before_browser(aws_home: Path) -> None:
+    code, stderr = _run(
+        aws_home,
+        "--idp-url",
+        IDP,
+        "--username",
+        "alice",
+        "--password-stdin",
+        "--profile",
+        "a{role_nam}",
+        stdin="x\n",
+    )
+    assert code == ExitCode.USAGE
+    assert "{role_nam}" in stderr
+
+
+def test_broken_credentials_file_before_browser(aws_home: Path) -> None:
+    aws_home.mkdir(mode=0o700)
+    (aws_home / "credentials").write_text("not an ini line\n[saml]\n")
+    code, stderr = _run(
+        aws_home, "--idp-url", IDP, "--username", "alice", "--password-stdin", stdin="x\n"
+    )
+    assert code == ExitCode.USAGE
+    assert "cannot parse" in stderr
+    assert (aws_home / "credentials").read_text() == "not an ini line\n[saml]\n"
+
+
 def test_principal_arn_needs_role(aws_home: Path) -> None:
     code, stderr = _run(
         aws_home,

@@ -58,3 +58,14 @@ def test_override_bad_toml_rejected(tmp_path: Path) -> None:
 def test_override_missing_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not found"):
         load_selectors(tmp_path / "absent.toml")
+
+
+def test_invalid_css_rejected_in_browser(tmp_path: Path) -> None:
+    """A selector Firefox cannot parse is a usage error before any page is touched."""
+    from shibaws.browser import BrowserSettings, open_browser
+    from shibaws.walk import _check_selectors
+
+    override = tmp_path / "campus.toml"
+    override.write_text('[idp_password]\nusername = ["#user["]\n')
+    with open_browser(BrowserSettings()) as driver, pytest.raises(UsageError, match="#user"):
+        _check_selectors(driver, load_selectors(override))

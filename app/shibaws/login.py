@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shibaws import awsfiles
 from shibaws.browser import BrowserMode, BrowserSettings, open_browser
 from shibaws.capture import CapturedPost, SamlCapture
 from shibaws.errors import UsageError
@@ -30,7 +31,7 @@ from shibaws.profiles import (
     summary_lines,
 )
 from shibaws.roles import Picker, choose_roles
-from shibaws.saml import SamlAssertion, parse_saml_response
+from shibaws.saml import Role, SamlAssertion, parse_saml_response
 from shibaws.sts import DEFAULT_DURATION
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def run_login(
     the profiles written and those that failed.
     """
     tell = notify or _print_to_stderr
+    _check_before_browser(settings)
     password = password_reader(settings.password_source, settings.username)
 
     captured = capture_assertion(settings, password, tell)
@@ -118,6 +120,28 @@ def run_login(
         for line in summary_lines(outcome):
             tell(line)
     return outcome
+
+
+def _check_before_browser(settings: LoginSettings) -> None:
+    """Reject what would otherwise only fail after the password and the Duo approval."""
+    from botocore.configloader import raw_config_parse
+    from botocore.exceptions import ConfigParseError
+
+    example = Role(
+        "arn:aws:iam::123456789012:role/Example",
+        "arn:aws:iam::123456789012:saml-provider/Example",
+    )
+    profile_names(settings.profile, [example], {})
+    for path in (awsfiles.credentials_path(), awsfiles.config_path()):
+        if not path.exists():
+            continue
+        try:
+            raw_config_parse(str(path))
+        except ConfigParseError:
+            raise UsageError(
+                f"cannot parse {path}: fix the line that is not a [section] or a "
+                "key = value pair, then log in again"
+            ) from None
 
 
 def _account_names(

@@ -15,6 +15,7 @@ from shibaws.errors import (
     PageUnreachable,
     ShibawsError,
     UnknownPage,
+    UsageError,
 )
 from shibaws.pages.base import LoginContext, PageHandler, PageSnapshot, take_snapshot
 from shibaws.pages.duo import DuoUniversalPrompt
@@ -95,6 +96,7 @@ def _walk(
 ) -> CapturedPost:
     handlers = default_handlers(selectors)
     groups = {key: value for handler in handlers for key, value in handler.selectors().items()}
+    _check_selectors(driver, selectors)
     watcher = _UnknownPageWatcher(enabled=not context.person_present)
     restarts = 0
 
@@ -141,6 +143,34 @@ def _walk(
             if not context.person_present:
                 raise
             context.notify_once(f"Please finish this step in the Firefox window: {needed}")
+
+
+_INVALID_SELECTORS_SCRIPT = """
+const invalid = [];
+for (const selector of arguments[0]) {
+  try { document.querySelector(selector); } catch (error) { invalid.push(selector); }
+}
+return invalid;
+"""
+
+
+def _check_selectors(driver: Any, selectors: PageSelectors) -> None:
+    """Raise UsageError for CSS selectors that Firefox cannot parse (a typo in --selectors)."""
+    candidates = sorted(
+        {
+            value
+            for section in selectors.table.values()
+            for key, values in section.items()
+            if not key.endswith("texts")
+            for value in values
+        }
+    )
+    invalid = driver.execute_script(_INVALID_SELECTORS_SCRIPT, candidates)
+    if invalid:
+        raise UsageError(
+            f"invalid CSS selectors: {', '.join(map(repr, invalid))}; fix them in the "
+            "--selectors file"
+        )
 
 
 def _open(driver: Any, url: str) -> None:
