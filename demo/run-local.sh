@@ -37,6 +37,6 @@ export AWS_ENDPOINT_URL_STS=$(url AWS_ENDPOINT_URL_STS)
 
 echo "Logging in as alice at $start"
 .venv/bin/shibaws login -v --idp-url "$start" --sign-in-url "$sign_in" \
-    --username alice --password-stdin --profile demo <<<"alice-pass"
+    --username alice --password-stdin --profile demo --force <<<"alice-pass"
 echo "Asking the demo STS who the new profile is:"
 .venv/bin/aws --profile demo --region us-east-1 sts get-caller-identity

@@ -85,7 +85,7 @@ def request_from_args(args: argparse.Namespace) -> BackupRequest:
         "checksum": Checksum(args.checksum) if args.checksum else None,
     }
     s3 = replace(s3, **{name: value for name, value in overrides.items() if value is not None})
-    jobs = args.jobs or config.jobs or DEFAULT_JOBS
+    jobs = args.jobs if args.jobs is not None else (config.jobs or DEFAULT_JOBS)
     if jobs < 1:
         raise BackupConfigInvalid(f"--jobs {jobs}: must be 1 or more")
     s3 = replace(s3, pool_size=2 * jobs + 4)

@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shibaws.backup.constants import DEFAULT_JOBS as DEFAULT_JOBS  # re-exported
 from shibaws.backup.delete import DeleteGuards, delete_objects, refuse_reason
 from shibaws.backup.directput import DirectPut
-from shibaws.backup.errors import BackupError, CredentialsExpired
+from shibaws.backup.errors import BackupError, CredentialsExpired, DestinationUnavailable
 from shibaws.backup.manifest import (
     MANIFEST_NAME,
     SPOOL_BYTES,
@@ -139,6 +139,11 @@ def _fetch_manifest(client: S3Client, destination: Destination) -> IO[bytes] | N
                 "cannot read the manifest s3://%s/%s: %s", destination.bucket, key, error
             )
         return None
+    except BotoCoreError as error:
+        raise DestinationUnavailable(
+            f"cannot reach S3 at {client.meta.endpoint_url}: {error}; check --endpoint-url "
+            "(or AWS_ENDPOINT_URL_S3) and the network path to it"
+        ) from None
 
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     body = response["Body"]

@@ -101,7 +101,13 @@ def make_client(session: boto3.Session, settings: S3Settings) -> S3Client:
     # (about 0.1 ms per key). aws-cli turns the parsing off the same way.
     parsers = session._session.get_component("response_parser_factory")
     parsers.set_parser_defaults(timestamp_parser=_keep_text)
-    client: S3Client = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+    try:
+        client: S3Client = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+    except ValueError as error:
+        raise BackupConfigInvalid(
+            f"invalid endpoint URL {settings.endpoint_url!r} ({error}); "
+            "give one like https://s3.us-east-1.amazonaws.com"
+        ) from None
     client.meta.events.register_last("before-call.s3", _drop_expect_header)
     return client
 
