@@ -224,3 +224,19 @@ def test_paths_honour_environment(aws_home: Path, monkeypatch: pytest.MonkeyPatc
 def test_config_section_names() -> None:
     assert awsfiles.config_section("default") == "default"
     assert awsfiles.config_section("saml") == "profile saml"
+
+
+def test_emptied_section_removed(aws_home: Path) -> None:
+    path = aws_home / "credentials"
+    aws_home.mkdir(mode=0o700)
+    path.write_text("[a]\nx = 1\n\n[saml]\naws_access_key_id = A\n\n[b]\ny = 2\n")
+    awsfiles.update_section(path, "saml", {"aws_access_key_id": None})
+    assert path.read_text() == "[a]\nx = 1\n\n[b]\ny = 2\n"
+
+
+def test_section_with_comment_kept(aws_home: Path) -> None:
+    path = aws_home / "credentials"
+    aws_home.mkdir(mode=0o700)
+    path.write_text("[saml]\n# mine\naws_access_key_id = A\n")
+    awsfiles.update_section(path, "saml", {"aws_access_key_id": None})
+    assert path.read_text() == "[saml]\n# mine\n"

@@ -48,7 +48,7 @@ def test_configure_moves_keys_to_process(
 ) -> None:
     _seed_with_process(strict_sts, saml_signing_key, aws_home)
     credentials = read_ini(aws_home / "credentials")
-    assert "aws_access_key_id" not in credentials["research"]
+    assert not credentials.has_option("research", "aws_access_key_id")
     config = read_ini(aws_home / "config")["profile research"]
     assert "credential-process --profile research" in config["credential_process"]
     cache = aws_home / "shibaws" / "cache" / "research.json"
@@ -124,12 +124,12 @@ def test_static_and_process_never_both(
     """A later login into a credential_process profile updates the cache, not static keys."""
     _seed_with_process(strict_sts, saml_signing_key, aws_home)
     seed_profile(strict_sts, saml_signing_key, "research", ADMIN)
-    assert "aws_access_key_id" not in read_ini(aws_home / "credentials")["research"]
+    assert not read_ini(aws_home / "credentials").has_option("research", "aws_access_key_id")
 
     env = login_env(aws_home, strict_sts.endpoint_url)
     back = run_shibaws(["configure", "--profile", "research", "--no-credential-process"], env)
     assert back.returncode == 0, back.stderr
-    assert "credential_process" not in read_ini(aws_home / "config")["profile research"]
+    assert not read_ini(aws_home / "config").has_option("profile research", "credential_process")
     assert read_ini(aws_home / "credentials")["research"]["aws_access_key_id"].startswith("ASIA")
     assert not (aws_home / "shibaws" / "cache" / "research.json").exists()
 

@@ -157,7 +157,7 @@ def test_logout_removes_only_ours(
     assert result.returncode == 0, result.stderr
     credentials = read_ini(aws_home / "credentials")
     assert credentials["static"]["aws_access_key_id"] == "AKIAKEEP"
-    assert "aws_access_key_id" not in credentials["research"]
+    assert not credentials.has_option("research", "aws_access_key_id")
     config = read_ini(aws_home / "config")["profile research"]
     assert dict(config) == {"output": "json"}
     assert (aws_home / "credentials").read_text().startswith("# mine\n[static]\n")

@@ -175,7 +175,18 @@ def _edit(text: str, section: str, values: Mapping[str, str | None], path: Path)
             block[key] = value
         else:
             _add_option(block, key, value)
+    if _is_empty(block):
+        # Only shibaws's keys were there: drop the header too rather than leave it bare.
+        block.detach()
     return str(updater)
+
+
+def _is_empty(block: Any) -> bool:
+    """Return whether a section holds no option and no comment, only blank lines."""
+    from configupdater import Option
+    from configupdater.block import Comment
+
+    return not any(isinstance(item, Option | Comment) for item in block.iter_blocks())
 
 
 def _add_option(block: Any, key: str, value: str) -> None:
