@@ -1,8 +1,8 @@
 """Save what the browser showed when a login stopped: a screenshot and the page's HTML.
 
 Before anything is saved, every password field, passcode field and SAML
-form value is emptied on the page itself, and the saved HTML is scrubbed
-again for the password and passcodes typed during the login, so the files
+form value is emptied on the page itself. The saved HTML is then scrubbed
+again for the password and passcodes typed during the login. So the files
 can be attached to a help-desk ticket.
 """
 

@@ -1,7 +1,7 @@
 """The traditional Duo prompt: an iframe (``#duo_iframe``) on the IdP's own page.
 
 Duo's script inside the frame submits ``#duo_form`` on the IdP page once
-the user is verified, so this handler only acts inside the frame: it picks
+the user is verified. So this handler only acts inside the frame. It picks
 the device, ticks "Remember me" when the user trusts this browser, and
 starts the chosen method.
 """
@@ -79,7 +79,9 @@ class DuoTraditionalPrompt:
         """Raise for a final failure; return True when a retry may start a fresh request."""
         lower = message.lower()
         if any(text in lower for text in self._s["locked_out_texts"]):
-            raise MfaLockedOut(f"Duo has locked your account (Duo said: {message})")
+            raise MfaLockedOut(
+                f"Duo has locked your account (Duo said: {message}); contact your IT help desk"
+            )
         failures = (*self._s["denied_texts"], *self._s["timed_out_texts"])
         if not any(text in lower for text in failures):
             self._other_message_since_failure = True
@@ -92,8 +94,14 @@ class DuoTraditionalPrompt:
             context.notify(f"Duo said: {message}; trying again.")
             return False
         if any(text in lower for text in self._s["timed_out_texts"]):
-            raise MfaTimedOut(f"the Duo request was not answered in time (Duo said: {message})")
-        raise MfaDenied(f"the Duo request was denied (Duo said: {message})")
+            raise MfaTimedOut(
+                f"the Duo request was not answered in time (Duo said: {message}); run "
+                "shibaws login again, or add --retries 1, and approve it on your device"
+            )
+        raise MfaDenied(
+            f"the Duo request was denied (Duo said: {message}); if you did not deny it, "
+            "contact your IT security team"
+        )
 
     def _prepare(self, driver: Any, frame: PageSnapshot, context: LoginContext) -> None:
         from selenium.webdriver.common.by import By
@@ -109,7 +117,10 @@ class DuoTraditionalPrompt:
             ]
             if not matches:
                 names = ", ".join(option.text for option in select.options)
-                raise MfaDenied(f"no Duo device named {context.duo_device!r}; devices: {names}")
+                raise MfaDenied(
+                    f"no Duo device named {context.duo_device!r}; devices: {names}; "
+                    "choose one of them with --duo-device"
+                )
             select.select_by_visible_text(matches[0])
         if context.trust_browser and frame.has("remember_me"):
             box = driver.find_element(By.CSS_SELECTOR, ", ".join(self._s["remember_me"]))

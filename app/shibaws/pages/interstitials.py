@@ -1,9 +1,9 @@
 """IdP pages that can come between the password and AWS.
 
-Each is handled by a clear policy: consent is given only when the user
-allowed it (``--accept-consent``), terms of use always need a person, a
-stale or lost session restarts the login once, and pages that continue by
-themselves (expiring-password warning, client storage) are waited for.
+Each page has a stated policy. Consent is given only when the user allowed
+it (``--accept-consent``). Terms of use always need a person. A stale or
+lost session restarts the login once. Pages that continue by themselves
+(expiring-password warning, client storage) are waited for.
 """
 
 from __future__ import annotations
