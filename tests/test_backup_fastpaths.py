@@ -178,7 +178,7 @@ def test_backup_multipart_second_and_third_runs_copy_nothing(
     assert main(arguments) == ExitCode.OK
     assert main(arguments) == ExitCode.OK
     lines = capsys.readouterr().out.splitlines()
-    assert "copied 1 files" in lines[0]
+    assert "copied 1 file " in lines[0]
     assert "copied 0 files (0 B), 1 unchanged" in lines[1]
     assert "copied 0 files (0 B), 1 unchanged" in lines[2]
 

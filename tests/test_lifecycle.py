@@ -137,6 +137,9 @@ def test_status_lists_expiry(
 
 
 def test_status_without_profiles(aws_home: Path) -> None:
+    unknown = run_shibaws(["status", "--profile", "nosuch"], login_env(aws_home, None))
+    assert unknown.returncode == ExitCode.USAGE
+    assert "'nosuch' has no shibaws credentials" in unknown.stderr
     result = run_shibaws(["status"], login_env(aws_home, None))
     assert result.returncode == 0
     assert result.stdout == ""

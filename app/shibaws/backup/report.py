@@ -79,12 +79,16 @@ def format_bytes(count: float) -> str:
     raise AssertionError("unreachable")
 
 
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
 def summary_line(stats: JobStats) -> str:
     """Return the one-line result of a job, for stdout."""
     verb = "would copy" if stats.dry_run else "copied"
     deleted = "would delete" if stats.dry_run else "deleted"
     text = (
-        f"{stats.source} -> {stats.destination}: {verb} {stats.files_copied} files "
+        f"{stats.source} -> {stats.destination}: {verb} {_files(stats.files_copied)} "
         f"({format_bytes(stats.bytes_copied)}), {stats.files_skipped} unchanged, "
         f"{stats.files_excluded} excluded, {deleted} {stats.files_deleted}, "
         f"{stats.files_failed} failed, in {stats.seconds:.1f} s"

@@ -11,6 +11,7 @@ from typing import Any
 
 from shibaws import awsfiles, lifecycle
 from shibaws.accounts import account_label
+from shibaws.errors import UsageError
 from shibaws.settings import config_section_values
 
 
@@ -75,7 +76,12 @@ def format_left(seconds: float | None) -> str:
 def run(args: argparse.Namespace) -> int:
     profiles = lifecycle.profiles_with_credentials()
     if args.profile is not None:
-        profiles = [name for name in profiles if name == args.profile] or [args.profile]
+        if args.profile not in profiles:
+            raise UsageError(
+                f"profile {args.profile!r} has no shibaws credentials; run "
+                f"shibaws login --profile {args.profile}"
+            )
+        profiles = [args.profile]
     now = datetime.now(UTC)
     statuses = [profile_status(name, now) for name in profiles]
     if args.json:
