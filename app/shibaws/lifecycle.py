@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 # Seconds of validity below which credentials count as due for renewal. botocore
 # refreshes credential_process output when less than 15 minutes remain.
+# NOTE: sessions of 900 s (the STS minimum) are always due under this margin, so
+# every login and credential-process call with --duration 900 logs in again.
 DEFAULT_MARGIN = 900
 STATIC_KEYS = (
     "aws_access_key_id",
