@@ -26,6 +26,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(autouse=True)
+def _stop_leftover_logins() -> Iterator[None]:
+    """Stop background logins that a failed test left running, so no Firefox outlives it."""
+    yield
+    from login_helpers import stop_leftover_logins
+
+    stop_leftover_logins()
+
+
 @pytest.fixture
 def aws_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point HOME and the AWS file variables at an empty folder, never the real home."""

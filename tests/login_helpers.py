@@ -44,8 +44,15 @@ def run_shibaws(
     )
 
 
+STARTED: list[RunningLogin] = []
+
+
 class RunningLogin:
-    """A ``shibaws login`` started in the background whose stderr the test can watch."""
+    """A ``shibaws login`` started in the background whose stderr the test can watch.
+
+    Every instance is listed in ``STARTED`` so that a fixture can stop the ones a
+    failed test left running, with SIGTERM first so that shibaws closes Firefox.
+    """
 
     def __init__(
         self, args: Sequence[str], env: dict[str, str], stdin: str, keep_stdin_open: bool = False
@@ -59,6 +66,7 @@ class RunningLogin:
             env=env,
             start_new_session=True,
         )
+        STARTED.append(self)
         assert self.process.stdin is not None
         self.process.stdin.write(stdin)
         self.process.stdin.flush()
@@ -102,6 +110,20 @@ class RunningLogin:
         self._reader.join(timeout=10)
         assert self.process.stdout is not None
         return returncode, self.process.stdout.read(), "".join(self.stderr_lines)
+
+
+def stop_leftover_logins() -> None:
+    """Stop every login a test started and did not finish: SIGTERM, then SIGKILL."""
+    while STARTED:
+        login = STARTED.pop()
+        if login.process.poll() is not None:
+            continue
+        login.process.terminate()
+        try:
+            login.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            login.process.kill()
+            login.process.wait(timeout=10)
 
 
 def shibboleth_args(start_url: str, sign_in_url: str, username: str, *extra: str) -> list[str]:

@@ -25,6 +25,9 @@ PROVIDER = "arn:aws:iam::111122223333:saml-provider/Shibboleth"
 ADMIN = "arn:aws:iam::111122223333:role/Admin"
 PASSCODE = "246810"
 APPROVAL_SECONDS = 3.0
+# For tests that switch away from the push Duo sends on load: long enough that the switch
+# (a few seconds on a loaded 2-core machine) always wins over the push's approval.
+SLOW_APPROVAL_SECONDS = 10.0
 
 
 @pytest.fixture
@@ -60,6 +63,7 @@ def _profile_written(aws_home: Path) -> bool:
 
 
 def test_passcode_method(shib: ShibDuo, env: dict[str, str], aws_home: Path) -> None:
+    shib.set_push_behaviour("approve", after_seconds=SLOW_APPROVAL_SECONDS)
     shib.add_passcode(PASSCODE)
     result = _login(
         shib, env, "--duo-method", "passcode", "--passcode-stdin", stdin=f"alice-pass\n{PASSCODE}\n"
@@ -71,6 +75,7 @@ def test_passcode_method(shib: ShibDuo, env: dict[str, str], aws_home: Path) -> 
 
 
 def test_wrong_passcode_denied(shib: ShibDuo, env: dict[str, str], aws_home: Path) -> None:
+    shib.set_push_behaviour("approve", after_seconds=SLOW_APPROVAL_SECONDS)
     shib.add_passcode(PASSCODE)
     result = _login(
         shib, env, "--duo-method", "passcode", "--passcode-stdin", stdin="alice-pass\n999999\n"
@@ -87,6 +92,7 @@ def test_passcode_without_terminal(shib: ShibDuo, env: dict[str, str]) -> None:
 
 
 def test_sms_method(shib: ShibDuo, env: dict[str, str], aws_home: Path) -> None:
+    shib.set_push_behaviour("approve", after_seconds=SLOW_APPROVAL_SECONDS)
     login = RunningLogin(
         _args(shib, "--duo-method", "sms", "--passcode-stdin"),
         env,
@@ -102,6 +108,7 @@ def test_sms_method(shib: ShibDuo, env: dict[str, str], aws_home: Path) -> None:
 
 
 def test_call_method(shib: ShibDuo, env: dict[str, str], aws_home: Path) -> None:
+    shib.set_push_behaviour("approve", after_seconds=SLOW_APPROVAL_SECONDS)
     result = _login(shib, env, "--duo-method", "call")
     assert result.returncode == 0, result.stderr
     assert len(shib.calls_made) == 1
@@ -109,6 +116,7 @@ def test_call_method(shib: ShibDuo, env: dict[str, str], aws_home: Path) -> None
 
 
 def test_device_choice(shib: ShibDuo, env: dict[str, str]) -> None:
+    shib.set_push_behaviour("approve", after_seconds=SLOW_APPROVAL_SECONDS)
     shib.set_devices(["iPhone", "Pixel"])
     result = _login(shib, env, "--duo-device", "Pixel")
     assert result.returncode == 0, result.stderr
@@ -116,6 +124,7 @@ def test_device_choice(shib: ShibDuo, env: dict[str, str]) -> None:
 
 
 def test_unknown_device_reported(shib: ShibDuo, env: dict[str, str]) -> None:
+    shib.set_push_behaviour("approve", after_seconds=SLOW_APPROVAL_SECONDS)
     shib.set_devices(["iPhone", "Pixel"])
     result = _login(shib, env, "--duo-device", "Nokia")
     assert result.returncode == ExitCode.MFA_DENIED
