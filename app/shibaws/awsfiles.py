@@ -3,8 +3,8 @@
 Only the keys shibaws owns are changed. Every other profile, key and
 comment stays byte for byte: configupdater keeps the lines it does not
 touch. A parallel run is kept out with an advisory lock on the folder. The
-new text replaces the file atomically (a temporary file renamed over it);
-where the file itself is a bind mount, rename fails with EBUSY and the file
+new text replaces the file atomically, by renaming a temporary file over it.
+Where the file itself is a bind mount, rename fails with EBUSY, so the file
 is rewritten in place instead.
 """
 
@@ -57,7 +57,7 @@ def check_profile_name(name: str) -> str:
 
 
 def config_section(profile: str) -> str:
-    """Return the ~/.aws/config section that holds PROFILE."""
+    """Return the name of the ~/.aws/config section that contains PROFILE."""
     return "default" if profile == "default" else f"profile {profile}"
 
 
@@ -182,7 +182,7 @@ def _edit(text: str, section: str, values: Mapping[str, str | None], path: Path)
 
 
 def _is_empty(block: Any) -> bool:
-    """Return whether a section holds no option and no comment, only blank lines."""
+    """Return whether a section contains no option and no comment, only blank lines."""
     from configupdater import Option
     from configupdater.block import Comment
 

@@ -1,6 +1,6 @@
 """Exceptions that end a command. Each carries the exit code it maps to.
 
-Messages say what failed, with which value, and what to do next. They never
+Messages state what failed, with which value, and what to do next. They never
 contain a password, secret key, session token or whole SAML assertion.
 """
 

@@ -1,4 +1,4 @@
-"""Where a profile's credentials are kept, when they expire, and how they are removed.
+"""Storage, expiry and removal of the credentials of shibaws profiles.
 
 A profile keeps its credentials in one of two places, never both, because
 static keys in ~/.aws/credentials win over a ``credential_process`` line

@@ -50,7 +50,7 @@ class LoginOutcome:
 
 @dataclass(frozen=True)
 class AssumeRequest:
-    """What every STS call of one login shares."""
+    """Settings shared by every STS call of one login."""
 
     assertion: str = field(repr=False)
     sts_region: str

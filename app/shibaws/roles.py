@@ -31,7 +31,7 @@ def choose_roles(
     """Return the roles to assume.
 
     ``all_roles`` takes every role in the assertion. Roles named with ``--role``
-    are taken without asking; otherwise a single role is taken at once, and
+    are taken without asking. Otherwise a single role is taken at once, and
     several are offered in a checkbox picker when a terminal is available.
     """
     if assertion.encrypted:

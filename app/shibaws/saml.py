@@ -70,7 +70,7 @@ class Role:
 
 @dataclass(frozen=True)
 class SamlAssertion:
-    """What shibaws needs from a SAML Response. ``encoded`` is what STS receives."""
+    """The parts of a SAML Response that shibaws uses; ``encoded`` is sent to STS as is."""
 
     encoded: str = field(repr=False)
     roles: tuple[Role, ...]
@@ -175,7 +175,7 @@ def _check_status(root: Element) -> None:
         return
     message = root.findtext("samlp:Status/samlp:StatusMessage", default="", namespaces=NS)
     detail = f": {message.strip()}" if message.strip() else ""
-    raise AuthenticationFailed(f"the IdP answered with SAML status {value}{detail}")
+    raise AuthenticationFailed(f"the IdP returned SAML status {value}{detail}")
 
 
 def _read_attributes(assertion: Element) -> dict[str, list[str]]:

@@ -181,7 +181,9 @@ def _open(driver: Any, url: str) -> None:
         driver.get(url)
     except WebDriverException as error:
         reason = (error.msg or "unknown error").strip().splitlines()[0]
-        raise PageUnreachable(f"Firefox refused to open {url}: {reason}") from None
+        raise PageUnreachable(
+            f"Firefox could not open {url}: {reason}; check the URL and its port"
+        ) from None
 
 
 class _UnknownPageWatcher:

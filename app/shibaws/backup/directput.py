@@ -50,7 +50,7 @@ CHECKSUM_HASHES = {"SHA256": hashlib.sha256, "SHA1": hashlib.sha1}
 
 @dataclass(frozen=True)
 class _Template:
-    """What the first PutObject taught: where objects go and how requests are scoped."""
+    """Destination and signing scope learned from the first PutObject of a thread."""
 
     scheme: str
     host: str  # the Host header, with the port when botocore sent one

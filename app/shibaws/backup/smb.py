@@ -224,7 +224,7 @@ class SmbSource:
                 results.append(receive(request))
             except SMBResponseException as error:
                 results.append(None)
-                # READ of an empty file answers STATUS_END_OF_FILE: no data, not an error.
+                # READ of an empty file returns STATUS_END_OF_FILE: no data, not an error.
                 if not (len(results) == 2 and error.status == STATUS_END_OF_FILE):
                     failure = failure or SMBOSError(error.status, self.location.unc(path))
             if len(results) == 1 and failure is None:
